@@ -1,0 +1,49 @@
+"""Use case: generate the demo CI history as ordinary files and ingest it like user input.
+
+The generator (gatewatch.demo) writes one directory per day; each is ingested
+through the same ingest service users run, as soon as it is written, so memory
+stays flat whatever the history length.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatewatch.demo import DemoOptions, generate_demo
+from gatewatch.ingest.sources import Limits
+from gatewatch.services.ingest import IngestSummary, ingest_paths
+from gatewatch.store import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoReport:
+    """What the demo generated and ingested, and where its planted truth is."""
+
+    data_dir: Path
+    truth_path: Path
+    days: int
+    ingest: IngestSummary
+
+
+def run_demo(
+    store: Store,
+    *,
+    data_dir: Path,
+    options: DemoOptions,
+    on_day: Callable[[int, IngestSummary], None] | None = None,
+) -> DemoReport:
+    """Generate the history into ``data_dir`` (replacing an older one) and ingest it day by day."""
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    total = IngestSummary()
+    days = 0
+    for batch in generate_demo(data_dir, options):
+        total.add(ingest_paths(store, [str(batch.path)], limits=Limits()))
+        days += 1
+        if on_day is not None:
+            on_day(days, total)
+    return DemoReport(data_dir=data_dir, truth_path=data_dir / "truth.json", days=days, ingest=total)

@@ -10,10 +10,12 @@ Content rules, in order (``head`` is the start of the *decompressed* file,
 3. JSON: a first line that is an object with ``"Action"`` and ``"Package"`` or
    ``"ImportPath"`` -> GOTEST; an object with ``"uuid"``, ``"job_name"`` and
    ``"result"`` -> BUILD_RECORD; the key signature of a performance tool
-   (:func:`detect_benchmark_tool`) -> BENCHMARK; other JSON -> UNKNOWN.
+   (:func:`detect_benchmark_tool`) -> BENCHMARK; other JSON is text -> LOG
+   (e.g. ``job-output.json``), unless the name breaks the tie.
 4. Text (no NUL bytes, few control characters) -> LOG; anything else -> UNKNOWN.
 
-Tiebreak: when the content is inconclusive (empty, or unrecognised) a name
+Tiebreak: when the content is inconclusive (empty, binary, XML cut before its
+root element, or JSON without a known signature) a name
 ending in ``.subunit`` -> SUBUNIT, ``build.json`` -> BUILD_RECORD, an ``.xml``
 name whose content starts with ``<`` -> JUNIT (so a cut-off result file is
 reported as a parse error instead of passing as a log), and ``.txt``/``.log``
@@ -29,7 +31,7 @@ HEAD_BYTES = 64 << 10
 """How many leading bytes :func:`detect_format` needs."""
 _BOM = b"\xef\xbb\xbf"
 _PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]*\[.*?\])?[^>]*>)", re.S)
-_ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
+_ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[\s/>]")
 _JUNIT_ROOTS = {b"testsuites", b"testsuite", b"testcase"}
 _CONTROL = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
 _BENCHMARK_SIGNATURES: tuple[tuple[str, tuple[bytes, ...]], ...] = (
@@ -98,21 +100,22 @@ def _is_text(head: bytes) -> bool:
     return decoded.count("\ufffd") * 20 <= max(len(decoded), 1)
 
 
-def _by_content(head: bytes) -> FileKind:
+def _by_content(head: bytes) -> tuple[FileKind, bool]:
+    """The kind the content shows, and whether that is conclusive."""
     if len(head) >= 3 and head[0] == 0xB3 and head[1] & 0xF0 == 0x20:
-        return FileKind.SUBUNIT
+        return FileKind.SUBUNIT, True
     body = head[len(_BOM) :] if head.startswith(_BOM) else head
     stripped = body.lstrip()
+    text = FileKind.LOG if _is_text(body) else FileKind.UNKNOWN
     if stripped.startswith(b"<"):
         root = _xml_root(stripped)
-        if root in _JUNIT_ROOTS:
-            return FileKind.JUNIT
-    elif stripped.startswith((b"{", b"[")):
+        if root is None:
+            return text, False  # XML cut before its root element
+        return (FileKind.JUNIT, True) if root in _JUNIT_ROOTS else (text, True)
+    if stripped.startswith((b"{", b"[")):
         kind = _json_kind(stripped)
-        if kind is not FileKind.UNKNOWN:
-            return kind
-        return FileKind.UNKNOWN if not _is_text(body) else FileKind.LOG
-    return FileKind.LOG if _is_text(body) else FileKind.UNKNOWN
+        return (kind, True) if kind is not FileKind.UNKNOWN else (text, False)
+    return text, text is FileKind.LOG
 
 
 def _by_name(name: str, head: bytes) -> FileKind | None:
@@ -132,9 +135,7 @@ def _by_name(name: str, head: bytes) -> FileKind | None:
 
 def detect_format(head: bytes, *, name: str) -> FileKind:
     """The :class:`FileKind` of a file from its first bytes; ``name`` breaks ties."""
-    kind = _by_content(head)
-    if kind in (FileKind.LOG, FileKind.UNKNOWN):
-        if kind is FileKind.LOG and head.lstrip(_BOM + b" \t\r\n")[:1] not in (b"<", b"{", b"["):
-            return kind  # plain text: a log, whatever the name says
-        return _by_name(name, head) or kind
-    return kind
+    kind, conclusive = _by_content(head)
+    if conclusive:
+        return kind
+    return _by_name(name, head) or kind

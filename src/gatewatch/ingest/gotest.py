@@ -15,7 +15,7 @@ Edge cases:
   [build failed]``, setup failure, TestMain exit) -> one synthetic ERROR
   result ``<package>/[package]`` carrying the package and build output;
 - lines that are not JSON (``go vet`` or compiler text mixed into the stream)
-  are skipped and counted in ``Run.warnings``; a line that starts like JSON
+  are skipped and counted in ``Run.warnings``; invalid UTF-8 becomes U+FFFD; a line that starts like JSON
   but does not parse raises IngestError with its line number.
 """
 
@@ -129,9 +129,9 @@ def _decode(line: bytes, number: int, source: str) -> dict[str, Any] | None:
     if not stripped.startswith(b"{"):
         return None
     try:
-        event = json.loads(stripped)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        column = exc.colno if isinstance(exc, json.JSONDecodeError) else None
+        event = json.loads(stripped.decode("utf-8", "replace"))  # a stray bad byte is not fatal
+    except json.JSONDecodeError as exc:
+        column = exc.colno
         raise IngestError(
             f"invalid go test JSON event: {exc}", path=source, line=number, column=column
         ) from None

@@ -96,12 +96,13 @@ def _member(name: str, origin: str, data: bytes) -> Member:
 
 
 def _tar_stream(raw: BinaryIO) -> BinaryIO:
+    """``raw`` as a tar byte stream: zstd is unwrapped here, tarfile handles gz/bz2/xz itself."""
     head = raw.read(4)
-    rest: BinaryIO = raw
+    whole = cast(BinaryIO, _Prefixed(head, raw))
     if head == b"\x28\xb5\x2f\xfd":
-        rest = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return cast(BinaryIO, _Prefixed(b"", rest))
-    return cast(BinaryIO, _Prefixed(head, rest))
+        reader = zstandard.ZstdDecompressor().stream_reader(whole, read_across_frames=True)
+        return cast(BinaryIO, reader)
+    return whole
 
 
 class _Prefixed(io.RawIOBase):

@@ -158,17 +158,20 @@ def _group(members: list[Member], origin: str) -> Iterator[Unit]:
         if not any(root.startswith(o) for o in outer):
             outer.append(root)
     grouped: dict[str, list[Member]] = {root: [] for root in outer}
+    units: list[tuple[str, Unit]] = []
     for member in members:
         owner = next((r for r in outer if member.name.startswith(r)), None)
         if owner is None:
-            yield FileUnit(member=member)
+            units.append((member.name, FileUnit(member=member)))
         else:
             grouped[owner].append(member)
     for root, inside in grouped.items():
         relative = [_relative(m, root) for m in inside]
         record = next(m for m in relative if m.name == BUILD_RECORD_NAME)
-        rest = tuple(m for m in relative if m is not record)
-        yield BuildUnit(root=f"{origin}!{root.rstrip('/')}", record=record, members=rest)
+        rest = tuple(sorted((m for m in relative if m is not record), key=lambda m: m.name))
+        units.append((root, BuildUnit(root=f"{origin}!{root.rstrip('/')}", record=record, members=rest)))
+    for _, unit in sorted(units, key=lambda pair: pair[0]):
+        yield unit
 
 
 def _is_record(name: str) -> bool:

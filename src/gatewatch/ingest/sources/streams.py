@@ -16,6 +16,7 @@ import bz2
 import gzip
 import io
 import lzma
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, BinaryIO, cast
@@ -26,6 +27,7 @@ from gatewatch.errors import IngestError
 
 Opener = Callable[[], BinaryIO]
 _READ_BYTES = 1 << 20
+_DECODE_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error, zstandard.ZstdError)
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"\xfd7zXZ\x00", "xz"),
@@ -101,7 +103,7 @@ class BoundedReader(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
             data = self.inner.read(len(buffer))
-        except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+        except _DECODE_ERRORS as exc:
             raise IngestError(f"cannot read or decompress: {exc}", path=self.origin) from None
         size = len(data)
         buffer[:size] = data
@@ -173,7 +175,7 @@ def read_member(member: Member, *, limits: Limits) -> bytes:
                 chunks.append(chunk)
     except IngestError:
         raise
-    except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+    except _DECODE_ERRORS as exc:
         raise IngestError(f"cannot read or decompress: {exc}", path=member.origin) from None
     return b"".join(chunks)
 
@@ -185,5 +187,5 @@ def read_head(member: Member, *, limits: Limits, size: int) -> bytes:
             return stream.read(size)
     except IngestError:
         raise
-    except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+    except _DECODE_ERRORS as exc:
         raise IngestError(f"cannot read or decompress: {exc}", path=member.origin) from None

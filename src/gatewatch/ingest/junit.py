@@ -50,7 +50,7 @@ from gatewatch.ingest.timestamps import parse_timestamp
 SUITE_SEPARATOR = " / "
 MAX_OUTPUT_CHARS = 64 << 10
 """Characters of system-out/system-err kept (as properties) for failing tests."""
-_FIRST_ELEMENT = re.compile(r"<[A-Za-z_]")
+_PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)\s*", re.S)
 _NANOSECOND_THRESHOLD = 1e6
 _MAX_WARNINGS = 20
 _SKIP_STATUSES = {"disabled", "skipped", "skip", "notrun", "ignored"}
@@ -100,22 +100,27 @@ def _refuse_dtd(source: str) -> IngestError:
     )
 
 
+def _prolog_text(data: bytes) -> str:
+    """The document as text good enough to walk its prolog (UTF-16 decoded, else byte-for-byte)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", "replace")
+    if data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        return data.decode("utf-16-le" if data[0] == 0x3C else "utf-16-be", "replace")
+    return data.decode("latin-1")  # ASCII-compatible encodings keep markup bytes as they are
+
+
 def _declares_doctype(data: bytes) -> bool:
-    """Whether a DOCTYPE comes before the root element (checked before any XML parsing)."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        codec = (
-            "utf-16"
-            if data[:2] in (b"\xff\xfe", b"\xfe\xff")
-            else ("utf-16-le" if data[0] == 0x3C else "utf-16-be")
-        )
-        head = data[: 1 << 16].decode(codec, "replace")
-    else:
-        head = data[: 1 << 16].decode("latin-1")
-    doctype = head.find("<!DOCTYPE")
-    if doctype < 0:
+    """Whether the prolog (before the root element) holds a DOCTYPE; checked before parsing."""
+    if b"<!DOCTYPE" not in data and b"<\x00!\x00" not in data and b"\x00<\x00!" not in data:
         return False
-    root = _FIRST_ELEMENT.search(head)
-    return root is None or doctype < root.start()
+    text = _prolog_text(data).lstrip("\ufeff")
+    pos = 0
+    while True:
+        item = _PROLOG_ITEM.match(text, pos)
+        if item is None:
+            break
+        pos = item.end()
+    return text.startswith("<!DOCTYPE", pos)
 
 
 def _load(data: bytes, source: str) -> etree._Element:
@@ -125,16 +130,17 @@ def _load(data: bytes, source: str) -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (None, None)
+        cut = "Premature end" in exc.msg or not data.rstrip().endswith(b">")
         raise IngestError(
-            f"malformed or truncated XML: {exc.msg}",
+            f"{'truncated' if cut else 'malformed'} XML: {exc.msg}",
             path=source,
             line=line,
             column=column,
-            hint="a killed test runner leaves a cut-off file; re-run or discard it",
+            hint="a killed test runner leaves a cut-off file; re-run or discard it" if cut else "",
         ) from None
     docinfo = root.getroottree().docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
-        raise _refuse_dtd(source)  # a DOCTYPE the byte check missed (UTF-16 input)
+        raise _refuse_dtd(source)  # defence in depth: the prolog check should have caught it
     return root
 
 

@@ -195,6 +195,23 @@ def test_truncated_xml_reports_line_and_column() -> None:
     assert caught.value.column is not None
 
 
+@pytest.mark.parametrize("relative", ["pytest/python-xunit-pytest.xml", "cargo-nextest/basic.xml"])
+def test_every_cut_of_a_file_is_reported_as_truncated(relative: str) -> None:
+    data = sample_bytes(relative).rstrip()
+    for cut in range(1, len(data) - 1, 5):
+        with pytest.raises(IngestError) as caught:
+            parse_junit(data[:cut], source=relative)
+        assert caught.value.message.startswith("truncated XML"), (cut, caught.value.message)
+        assert caught.value.line is not None
+
+
+def test_malformed_middle_is_not_called_truncated() -> None:
+    with pytest.raises(IngestError) as caught:
+        parse_junit(b'<testsuite><testcase name="a\xff"/></testsuite>', source="x.xml")
+    assert caught.value.message.startswith("malformed XML")
+    assert caught.value.hint == ""
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -217,15 +234,22 @@ def test_external_entity_is_refused_and_never_read(tmp_path: Path, body: str, en
     assert "TOP-SECRET-CONTENT" not in str(caught.value)
 
 
-def test_billion_laughs_is_refused() -> None:
-    entities = "".join(f'<!ENTITY l{i} "{"&l" + str(i - 1) + ";" * 1}' * 1 + '">' for i in range(1, 10))
-    xml = (
-        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY l0 "lol">'
-        + entities.replace(';">', ";&l" + '0;">')
-        + ']><testsuite><testcase name="&l9;"/></testsuite>'
-    ).encode()
+def _billion_laughs() -> bytes:
+    entities = ['<!ENTITY l0 "lol">'] + [f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)]
+    body = '<testsuite><testcase name="&l9;"/></testsuite>'
+    return f'<?xml version="1.0"?><!DOCTYPE t [{"".join(entities)}]>{body}'.encode()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"", b"<!-- a comment first -->\n", b"<!--" + b"x" * 100_000 + b"-->"],
+    ids=["plain", "after-comment", "beyond-the-byte-check"],  # the last is caught after a safe parse
+)
+def test_billion_laughs_is_refused(prefix: bytes) -> None:
+    data = _billion_laughs()
+    assert data.count(b"<!ENTITY") == 10
     with pytest.raises(IngestError, match="DTD"):
-        parse_junit(xml, source="lol.xml")
+        parse_junit(data.replace(b"<!DOCTYPE", prefix + b"<!DOCTYPE", 1), source="lol.xml")
 
 
 @pytest.mark.parametrize(

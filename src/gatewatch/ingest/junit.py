@@ -50,6 +50,7 @@ from gatewatch.ingest.timestamps import parse_timestamp
 SUITE_SEPARATOR = " / "
 MAX_OUTPUT_CHARS = 64 << 10
 """Characters of system-out/system-err kept (as properties) for failing tests."""
+_POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _PROLOG_ITEM = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)\s*", re.S)
 _NANOSECOND_THRESHOLD = 1e6
 _MAX_WARNINGS = 20
@@ -131,8 +132,9 @@ def _load(data: bytes, source: str) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (None, None)
         cut = "Premature end" in exc.msg or not data.rstrip().endswith(b">")
+        reason = _POSITION_SUFFIX.sub("", exc.msg)
         raise IngestError(
-            f"{'truncated' if cut else 'malformed'} XML: {exc.msg}",
+            f"{'truncated' if cut else 'malformed'} XML: {reason}",
             path=source,
             line=line,
             column=column,

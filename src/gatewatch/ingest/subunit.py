@@ -127,8 +127,13 @@ def _optional_fields(
         count, pos = _varint(data, pos)
         tags = []
         for _ in range(count):
-            tag, pos = _string(data, pos)
-            tags.append(tag)
+            size = data[pos]  # tags are short: one-byte lengths inline
+            if size < 0x40:
+                pos += 1
+            else:
+                size, pos = _varint(data, pos)
+            tags.append(data[pos : pos + size].decode("utf-8", "replace"))
+            pos += size
     if flags & _FLAG_MIME_TYPE:
         _, pos = _string(data, pos)
     file_name = None
@@ -159,44 +164,48 @@ class _Decoder:
         return IngestError(message, path=self.source, offset=offset)
 
     def run(self) -> None:
-        data, size, pos = self.data, len(self.data), 0
+        """Walk every packet. Hot loop: header checks inline, the details only on failure."""
+        data, view, size, pos = self.data, self.view, len(self.data), 0
+        crc32, unpack_i, fields = zlib.crc32, _unpack_i, self.fields
         while pos < size:
-            if data[pos] != SIGNATURE:
-                raise self.error(
-                    f"not a subunit v2 packet (byte 0x{data[pos]:02x}, expected 0xb3)",
-                    pos,
-                )
-            pos = self.packet(pos, size)
+            start = pos
+            if data[start] != SIGNATURE or start + 6 > size:
+                raise self.bad_header(start)
+            flags = (data[start + 1] << 8) | data[start + 2]
+            length = data[start + 3]
+            if length < 0x40:
+                pos = start + 4
+            else:
+                length, pos = _varint(data, start + 3)
+            end = start + length
+            if flags & 0xF000 != _VERSION_2 or end > size or length < 10 or pos > end - 4:
+                raise self.bad_header(start)
+            if crc32(view[start : end - 4]) != unpack_i(data, end - 4)[0]:
+                raise self.error("subunit packet checksum (CRC32) mismatch: corrupt stream", start)
+            try:
+                fields(flags, pos, end - 4)
+            except IndexError:
+                raise self.error("subunit packet fields run past the packet end", start) from None
+            pos = end
         for state in list(self.pending.values()):
             self.finish(state)
 
-    def packet(self, start: int, size: int) -> int:
-        data = self.data
+    def bad_header(self, start: int) -> IngestError:
+        """The precise error for a packet header the hot loop rejected."""
+        data, size = self.data, len(self.data)
+        if data[start] != SIGNATURE:
+            return self.error(f"not a subunit v2 packet (byte 0x{data[start]:02x}, expected 0xb3)", start)
         if start + 6 > size:
-            raise self.error("truncated subunit packet header (stream ends mid-packet)", start)
+            return self.error("truncated subunit packet header (stream ends mid-packet)", start)
         (flags,) = _unpack_h(data, start + 1)
         if flags & 0xF000 != _VERSION_2:
-            raise self.error(f"unsupported subunit packet version 0x{flags >> 12:x}", start)
-        length = data[start + 3]
-        if length < 0x40:
-            pos = start + 4
-        else:
-            length, pos = _varint(data, start + 3)
-        end = start + length
-        if end > size:
-            raise self.error(
-                f"truncated subunit packet: it declares {length} bytes, {size - start} remain",
-                start,
+            return self.error(f"unsupported subunit packet version 0x{flags >> 12:x}", start)
+        length = _varint(data, start + 3)[0]
+        if start + length > size:
+            return self.error(
+                f"truncated subunit packet: it declares {length} bytes, {size - start} remain", start
             )
-        if length < 10 or pos > end - 4:
-            raise self.error(f"invalid subunit packet length {length}", start)
-        if zlib.crc32(self.view[start : end - 4]) != _unpack_i(data, end - 4)[0]:
-            raise self.error("subunit packet checksum (CRC32) mismatch: corrupt stream", start)
-        try:
-            self.fields(flags, pos, end - 4)
-        except IndexError:
-            raise self.error("subunit packet fields run past the packet end", start) from None
-        return end
+        return self.error(f"invalid subunit packet length {length}", start)
 
     def fields(self, flags: int, pos: int, body_end: int) -> None:
         # Hot path (one call per packet): one-byte varints are decoded inline.
@@ -204,8 +213,12 @@ class _Decoder:
         timestamp = None
         if flags & _FLAG_TIMESTAMP:
             seconds = _unpack_i(data, pos)[0]
-            nanos, pos = _varint(data, pos + 4)
-            timestamp = (seconds, nanos)
+            if data[pos + 4] >= 0xC0:  # nanoseconds are usually a 4-byte varint
+                timestamp = (seconds, _unpack_i(data, pos + 4)[0] & 0x3FFFFFFF)
+                pos += 8
+            else:
+                nanos, pos = _varint(data, pos + 4)
+                timestamp = (seconds, nanos)
         if not flags & _FLAG_TEST_ID:
             return  # stream-level packets (global tags, non-test files) carry no test result
         size = data[pos]
@@ -264,6 +277,12 @@ def _when(stamp: tuple[int, int]) -> datetime:
     return _EPOCH + timedelta(seconds=stamp[0], microseconds=stamp[1] // 1000)
 
 
+def _seconds_between(first: tuple[int, int], last: tuple[int, int]) -> float:
+    """``(_when(last) - _when(first)).total_seconds()`` without building datetimes."""
+    micros = (last[0] - first[0]) * 1_000_000 + (last[1] // 1000 - first[1] // 1000)
+    return micros / 10**6
+
+
 def _to_result(state: _Pending, attempt: int) -> TestResult:
     outcome = _FINAL.get(state.status, Outcome.ERROR)
     files = state.attachments
@@ -272,8 +291,8 @@ def _to_result(state: _Pending, attempt: int) -> TestResult:
         message = _INPROGRESS_MESSAGE
     started = _when(state.first_ts) if state.first_ts is not None else None
     duration = None
-    if started is not None and state.last_ts is not None:
-        duration = (_when(state.last_ts) - started).total_seconds()
+    if state.first_ts is not None and state.last_ts is not None:
+        duration = _seconds_between(state.first_ts, state.last_ts)
     worker = ""
     other_tags: list[str] = []
     for tag in state.tags or ():

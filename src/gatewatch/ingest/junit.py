@@ -5,6 +5,10 @@ huge trees switched off; a document that declares a DTD (``<!DOCTYPE``) is
 refused outright, so external entities are never fetched and entity bombs
 ("billion laughs") are never expanded.
 
+Identity: ``test_id`` is ``classname.name`` (``class=`` is read when
+``classname=`` is missing), or ``name`` alone when a producer writes no class
+(Bazel, Jest's unnamed describe blocks, xUnit.net, container-structure-test).
+
 Producer quirks handled (samples in tests/data/result-samples, see NOTICE.md):
 
 - Nested ``<testsuite>`` elements: ``suite`` is the path of suite names joined

@@ -240,8 +240,9 @@ class _Decoder:
         if state is None:
             state = self.pending[key] = _Pending(test_id, route)
         if timestamp is not None:
-            if state.first_ts is None:
-                state.first_ts = timestamp
+            if state.first_ts is None or (flags & 0x7 == _INPROGRESS and state.status == _EXISTS):
+                state.first_ts = timestamp  # the run starts now, not when the test was listed
+                state.last_ts = None
             else:
                 state.last_ts = timestamp
         if tags is not None:

@@ -188,6 +188,15 @@ def test_file_chunks_of_one_attachment_are_joined() -> None:
     assert result.traceback == "Traceback:\n  line 1\nError: x"
 
 
+def test_listing_time_is_not_the_start_time() -> None:
+    out = io.BytesIO()
+    writer = StreamResultToBytes(out)
+    for status, second in [("exists", 1), ("inprogress", 100), ("success", 103)]:
+        writer.status(test_id="t.T.test", test_status=status, timestamp=datetime.fromtimestamp(second, UTC))
+    (result,) = parse_subunit(out.getvalue(), source="x").results
+    assert (result.started_at, result.duration_s) == (datetime.fromtimestamp(100, UTC), 3.0)
+
+
 def _raw_packet(test_id: bytes, status: int) -> bytes:
     """A hand-built v2 packet (to carry bytes python-subunit's writer cannot produce)."""
     body = bytes((len(test_id),)) + test_id

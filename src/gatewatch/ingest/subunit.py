@@ -63,6 +63,7 @@ _FLAG_EOF = 0x0010
 _VERSION_2 = 0x2000
 
 _EXISTS, _INPROGRESS = 1, 2
+_FAILING = frozenset(o for o in Outcome if o.is_failure)
 _FINAL = {3: Outcome.PASS, 4: Outcome.XPASS, 5: Outcome.SKIP, 6: Outcome.FAIL, 7: Outcome.XFAIL}
 _STATUS_CODE = {
     Outcome.PASS: 3,
@@ -284,32 +285,39 @@ def _seconds_between(first: tuple[int, int], last: tuple[int, int]) -> float:
     return micros / 10**6
 
 
-def _to_result(state: _Pending, attempt: int) -> TestResult:
-    outcome = _FINAL.get(state.status, Outcome.ERROR)
-    files = state.attachments
-    message = _text(files.get("reason"))
-    if state.status == _INPROGRESS and not message:
-        message = _INPROGRESS_MESSAGE
-    started = _when(state.first_ts) if state.first_ts is not None else None
-    duration = None
-    if state.first_ts is not None and state.last_ts is not None:
-        duration = _seconds_between(state.first_ts, state.last_ts)
-    worker = ""
-    other_tags: list[str] = []
-    for tag in state.tags or ():
-        if tag.startswith("worker-") and not worker:
-            worker = tag
-        else:
-            other_tags.append(tag)
+def _split_tags(tags: list[str] | None) -> tuple[str, list[str]]:
+    """(worker tag, the other tags)."""
+    if not tags:
+        return "", []
+    if len(tags) == 1 and tags[0].startswith("worker-"):
+        return tags[0], []
+    worker = next((t for t in tags if t.startswith("worker-")), "")
+    return worker, [t for t in tags if t != worker]
+
+
+def _properties(state: _Pending, outcome: Outcome, other_tags: list[str]) -> tuple[tuple[str, str], ...]:
     props: list[tuple[str, str]] = []
     if other_tags:
         props.append(("tags", " ".join(sorted(other_tags))))
-    if outcome.is_failure:
+    files = state.attachments
+    if files and outcome in _FAILING:
         for name in sorted(files):
             if name not in ("traceback", "reason") and files[name]:
                 props.append((f"attachment:{name}", _text(files[name][:MAX_EXTRA_ATTACHMENT_BYTES])))
     if state.route:
         props.append(("route_code", state.route))
+    return tuple(props)
+
+
+def _to_result(state: _Pending, attempt: int) -> TestResult:
+    outcome = _FINAL.get(state.status, Outcome.ERROR)
+    files = state.attachments
+    message = _text(files.get("reason")) if files else ""
+    if state.status == _INPROGRESS and not message:
+        message = _INPROGRESS_MESSAGE
+    first, last = state.first_ts, state.last_ts
+    worker, other_tags = _split_tags(state.tags)
+    props = _properties(state, outcome, other_tags) if other_tags or files or state.route else ()
     classname, name = split_test_id(state.test_id)
     return TestResult(
         test_id=state.test_id,
@@ -317,12 +325,12 @@ def _to_result(state: _Pending, attempt: int) -> TestResult:
         name=name,
         outcome=outcome,
         attempt=attempt,
-        duration_s=duration,
-        started_at=started,
+        duration_s=_seconds_between(first, last) if first is not None and last is not None else None,
+        started_at=_when(first) if first is not None else None,
         message=message,
-        traceback=_text(files.get("traceback")),
+        traceback=_text(files.get("traceback")) if files else "",
         worker=worker,
-        properties=tuple(props),
+        properties=props,
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ MAX_OUTPUT_CHARS = 256 << 10
 """Characters of output kept per test (the tail: the end holds the failure)."""
 PACKAGE_TEST = "[package]"
 _VERDICTS = {"pass": Outcome.PASS, "fail": Outcome.FAIL, "skip": Outcome.SKIP}
+_PLAIN_BUILD_FAILURE = re.compile(r"^FAIL\s+(\S+)\s+\[(?:build|setup) failed\]")
 _FRAMING = ("=== RUN", "=== PAUSE", "=== CONT", "=== NAME", "--- FAIL", "--- PASS", "--- SKIP")
 
 
@@ -54,6 +56,7 @@ class _State:
     results: list[TestResult] = field(default_factory=list)
     attempts: dict[str, int] = field(default_factory=dict)
     failed_tests: set[str] = field(default_factory=set)
+    plain_failures: list[str] = field(default_factory=list)
     skipped_lines: int = 0
 
 
@@ -140,6 +143,18 @@ def _decode(line: bytes, number: int, source: str) -> dict[str, Any] | None:
     return event
 
 
+def _plain_line(state: _State, line: bytes) -> None:
+    """A non-JSON line: counted, and a ``FAIL pkg [build failed]`` line fails its package."""
+    if not line.strip():
+        return
+    state.skipped_lines += 1
+    match = _PLAIN_BUILD_FAILURE.match(line.decode("utf-8", "replace"))
+    if match is not None:
+        package = match.group(1)
+        state.package_output.setdefault(package, []).append(line.decode("utf-8", "replace") + "\n")
+        state.plain_failures.append(package)
+
+
 def parse_gotest(data: bytes, *, source: str) -> Run:
     """A :class:`Run` from ``go test -json`` output; raises IngestError with a line number."""
     state = _State(source=source)
@@ -147,11 +162,14 @@ def parse_gotest(data: bytes, *, source: str) -> Run:
     for number, line in enumerate(data.splitlines(), start=1):
         event = _decode(line, number, source)
         if event is None:
-            state.skipped_lines += bool(line.strip())
+            _plain_line(state, line)
             continue
         events += 1
         _event(state, event)
-    if not events:
+    for package in state.plain_failures:  # build failures printed as text, with no JSON verdict
+        if f"{package}/{PACKAGE_TEST}" not in state.attempts:
+            _package_failed(state, package, None)
+    if not events and not state.plain_failures:
         raise IngestError("no go test JSON events found", path=source, line=1)
     for test in list(state.running.values()):  # stream cut off: no verdict and no package verdict
         _add(state, test, Outcome.ERROR, None)

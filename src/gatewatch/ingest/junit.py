@@ -128,6 +128,14 @@ def _declares_doctype(data: bytes) -> bool:
     return text.startswith("<!DOCTYPE", pos)
 
 
+def _syntax_hint(reason: str, cut: bool) -> str:
+    if cut:
+        return "a killed test runner leaves a cut-off file; re-run or discard it"
+    if "huge" in reason.lower():
+        return "one text node exceeds libxml2's 10 MB safety limit (huge trees are refused); trim system-out"
+    return ""
+
+
 def _load(data: bytes, source: str) -> etree._Element:
     if _declares_doctype(data):
         raise _refuse_dtd(source)
@@ -142,7 +150,7 @@ def _load(data: bytes, source: str) -> etree._Element:
             path=source,
             line=line,
             column=column,
-            hint="a killed test runner leaves a cut-off file; re-run or discard it" if cut else "",
+            hint=_syntax_hint(reason, cut),
         ) from None
     docinfo = root.getroottree().docinfo
     if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:

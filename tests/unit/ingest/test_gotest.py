@@ -62,6 +62,19 @@ def test_build_failure_becomes_one_package_error() -> None:
     assert "[build failed]" in result.traceback
 
 
+def test_build_failure_printed_as_text_becomes_one_package_error() -> None:
+    # Older go versions print compiler errors and the FAIL line as plain text, with no JSON verdict.
+    data = b"# example.com/q\nq.go:3:1: syntax error\nFAIL\texample.com/q [build failed]\n"
+    data += _events({"Action": "pass", "Package": "example.com/p", "Test": "TestOK"})
+    run = parse_gotest(data, source="x")
+    assert [(r.test_id, r.outcome) for r in run.results] == [
+        ("example.com/p/TestOK", Outcome.PASS),
+        (f"example.com/q/{PACKAGE_TEST}", Outcome.ERROR),
+    ]
+    only_text = parse_gotest(b"FAIL\texample.com/q [setup failed]\n", source="x")
+    assert [r.outcome for r in only_text.results] == [Outcome.ERROR]
+
+
 def test_panic_that_kills_the_binary_fails_the_running_test() -> None:
     data = _events(
         {"Action": "run", "Package": "p", "Test": "TestA"},

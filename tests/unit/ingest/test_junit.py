@@ -269,6 +269,14 @@ def test_bad_bytes_raise_ingest_error_with_position(data: bytes, line: int | Non
         assert caught.value.line == line
 
 
+def test_a_huge_text_node_is_refused_with_a_hint() -> None:
+    output = b"x" * (11 << 20)  # libxml2 refuses text nodes over 10 MB unless huge_tree is on
+    data = b'<testsuite><testcase name="t"><system-out>' + output + b"</system-out></testcase></testsuite>"
+    with pytest.raises(IngestError) as caught:
+        parse_junit(data, source="big.xml")
+    assert "10 MB" in caught.value.hint
+
+
 def test_non_junit_xml_root_is_refused() -> None:
     with pytest.raises(IngestError, match="root element is <html>"):
         parse_junit(b"<html><body/></html>", source="page.xml")

@@ -34,7 +34,9 @@ def peer_python(name: str, requirements: Sequence[str]) -> Path:
 
 def git_sha() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=BENCH_DIR)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=BENCH_DIR
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return out.stdout.strip()
@@ -56,7 +58,12 @@ def median(values: Sequence[float]) -> float:
 
 
 def write_record(path: Path | None, record: dict[str, Any]) -> None:
-    record = {"git_sha": git_sha(), "python": platform.python_version(), "machine": platform.machine(), **record}
+    record = {
+        "git_sha": git_sha(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        **record,
+    }
     text = json.dumps(record, indent=2, sort_keys=True)
     if path is not None:
         path.write_text(text + "\n")

@@ -31,8 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORK, interleave, median, peer_python, write_record  # noqa: E402
-
+from common import WORK, interleave, median, peer_python, write_record
 from gatewatch.ingest.junit import parse_junit
 from gatewatch.ingest.subunit import parse_subunit
 from gatewatch.services.ingest import ingest_paths
@@ -52,29 +51,40 @@ def make_stream(n: int, seed: int) -> bytes:
     writer = StreamResultToBytes(out)
     clock = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
     for i in range(n):
-        test_id = f"tempest.api.compute.servers.test_servers_{i % 97}.ServersTest{i % 13}.test_case_{i}[id-{i:08x}]"
+        test_id = (
+            f"tempest.api.compute.servers.test_servers_{i % 97}.ServersTest{i % 13}.test_case_{i}[id-{i:08x}]"
+        )
         worker = f"worker-{i % 8}"
         roll = rng.random()
         status = "fail" if roll < 0.02 else "skip" if roll < 0.03 else "success"
         writer.status(test_id=test_id, test_status="inprogress", timestamp=clock, test_tags={worker})
         clock += timedelta(milliseconds=rng.randint(5, 3000))
         if status == "fail":
-            tb = "Traceback (most recent call last):\n" + "".join(
-                f'  File "/opt/stack/tempest/tempest/lib/x{j}.py", line {j * 7}, in f{j}\n    call()\n' for j in range(12)
-            ) + "AssertionError: 404 != 200\n"
-            writer.status(test_id=test_id, file_name="traceback", file_bytes=tb.encode(), mime_type="text/x-traceback")
+            tb = (
+                "Traceback (most recent call last):\n"
+                + "".join(
+                    f'  File "/opt/stack/tempest/tempest/lib/x{j}.py", line {j * 7}, in f{j}\n    call()\n'
+                    for j in range(12)
+                )
+                + "AssertionError: 404 != 200\n"
+            )
+            writer.status(
+                test_id=test_id, file_name="traceback", file_bytes=tb.encode(), mime_type="text/x-traceback"
+            )
         writer.status(test_id=test_id, test_status=status, timestamp=clock, test_tags={worker})
     return out.getvalue()
 
 
 def make_junit(n: int, seed: int) -> bytes:
     rng = random.Random(seed)
-    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="pytest" tests="%d">' % n]
+    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<testsuites><testsuite name="pytest" tests="{n}">']
     for i in range(n):
         roll = rng.random()
         body = ""
         if roll < 0.02:
-            body = '<failure message="assert 1 == 2">Traceback\n  File "x.py", line 3\nAssertionError</failure>'
+            body = (
+                '<failure message="assert 1 == 2">Traceback\n  File "x.py", line 3\nAssertionError</failure>'
+            )
         elif roll < 0.03:
             body = '<skipped message="not on this platform"/>'
         parts.append(
@@ -109,7 +119,9 @@ def time_bare_insert(stream: bytes) -> float:
         test_rows = [(r.test_id, r.suite, r.classname, r.name) for r in run.results]
         start = time.perf_counter()
         con.execute("BEGIN")
-        con.executemany("INSERT OR IGNORE INTO test (test_id, suite, classname, name) VALUES (?,?,?,?)", test_rows)
+        con.executemany(
+            "INSERT OR IGNORE INTO test (test_id, suite, classname, name) VALUES (?,?,?,?)", test_rows
+        )
         ids = dict(con.execute("SELECT test_id, id FROM test"))
         con.execute(
             "INSERT INTO run (content_hash, format, source, name, test_count, failure_count) VALUES (?,?,?,?,?,?)",
@@ -120,8 +132,17 @@ def time_bare_insert(stream: bytes) -> float:
             "INSERT INTO test_result (run_id, test_pk, attempt, outcome, duration_s, started_at, message, traceback,"
             " worker) VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (run_id, ids[r.test_id], r.attempt, r.outcome.value, r.duration_s, r.started_at, r.message,
-                 r.traceback, r.worker)
+                (
+                    run_id,
+                    ids[r.test_id],
+                    r.attempt,
+                    r.outcome.value,
+                    r.duration_s,
+                    r.started_at,
+                    r.message,
+                    r.traceback,
+                    r.worker,
+                )
                 for r in run.results
             ],
         )
@@ -137,18 +158,26 @@ def time_subunit2sql(python: Path, stream_path: Path) -> float:
         bindir = python.parent
         subprocess.run(
             [str(bindir / "subunit2sql-db-manage"), "--database-connection", db, "upgrade", "head"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         start = time.perf_counter()
-        subprocess.run([str(bindir / "subunit2sql"), "--database-connection", db, str(stream_path)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(bindir / "subunit2sql"), "--database-connection", db, str(stream_path)],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tests", type=int, default=20_000)
-    parser.add_argument("--peer-tests", type=int, default=2_000, help="prefix of the stream given to subunit2sql")
+    parser.add_argument(
+        "--peer-tests", type=int, default=2_000, help="prefix of the stream given to subunit2sql"
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-peer", action="store_true", help="skip subunit2sql (no ratio is printed)")
@@ -163,7 +192,9 @@ def main() -> None:
     peer_path.write_bytes(make_stream(args.peer_tests, args.seed))
     junit_path = WORK / "results.xml"
     junit_path.write_bytes(make_junit(args.tests, args.seed))
-    print(f"input: subunit v2 stream, {args.tests:,} tests, {len(stream) / 1e6:.1f} MB; JUnit {args.tests:,} tests")
+    print(
+        f"input: subunit v2 stream, {args.tests:,} tests, {len(stream) / 1e6:.1f} MB; JUnit {args.tests:,} tests"
+    )
 
     contenders = {
         "gatewatch subunit": lambda: time_gatewatch(stream_path),
@@ -177,22 +208,36 @@ def main() -> None:
         contenders["subunit2sql"] = lambda: time_subunit2sql(python, peer_path)
     timings = interleave(contenders, args.reps)
     med = {k: median(v) for k, v in timings.items()}
-    counts = {k: args.tests for k in med}
+    counts = dict.fromkeys(med, args.tests)
     counts["subunit2sql"] = args.peer_tests
     rate = {k: counts[k] / med[k] for k in med}
     print(f"{'contender':22} {'median s':>10} {'tests/s':>12}")
-    for name in med:
-        print(f"{name:22} {med[name]:10.3f} {rate[name]:12,.0f}")
+    for name, seconds in med.items():
+        print(f"{name:22} {seconds:10.3f} {rate[name]:12,.0f}")
     ratios = {"gatewatch_time_over_bare_insert": med["gatewatch subunit"] / med["bare insert"]}
-    print(f"gatewatch subunit ingest time / bare insert time: {ratios['gatewatch_time_over_bare_insert']:.2f}x"
-          " (target <= 2x)")
+    print(
+        f"gatewatch subunit ingest time / bare insert time: {ratios['gatewatch_time_over_bare_insert']:.2f}x"
+        " (target <= 2x)"
+    )
     if "subunit2sql" in rate:
         ratios["gatewatch_over_subunit2sql"] = rate["gatewatch subunit"] / rate["subunit2sql"]
-        print(f"gatewatch / subunit2sql tests/s: {ratios['gatewatch_over_subunit2sql']:.0f}x (target >= 300x)")
+        print(
+            f"gatewatch / subunit2sql tests/s: {ratios['gatewatch_over_subunit2sql']:.0f}x (target >= 300x)"
+        )
     print(f"JUnit ingest: {rate['gatewatch junit']:,.0f} results/s (target >= 20,000)")
-    write_record(args.json, {"benchmark": "ingest", "seed": args.seed, "tests": args.tests,
-                             "peer_tests": args.peer_tests, "peer": PEER, "median_s": med, "tests_per_s": rate,
-                             "ratios": ratios})
+    write_record(
+        args.json,
+        {
+            "benchmark": "ingest",
+            "seed": args.seed,
+            "tests": args.tests,
+            "peer_tests": args.peer_tests,
+            "peer": PEER,
+            "median_s": med,
+            "tests_per_s": rate,
+            "ratios": ratios,
+        },
+    )
     shutil.rmtree(WORK / "tmp", ignore_errors=True)
 
 

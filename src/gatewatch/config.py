@@ -66,7 +66,11 @@ FIELDS: dict[str, tuple[str, str, type]] = {
         "GATEWATCH_DB_URL",
         str,
     ),
-    "blob_dir": ("Directory of the compressed log blob store (default <home>/blobs)", "GATEWATCH_BLOB_DIR", Path),
+    "blob_dir": (
+        "Directory of the compressed log blob store (default <home>/blobs)",
+        "GATEWATCH_BLOB_DIR",
+        Path,
+    ),
     "fingerprints_dir": (
         "Directory of known-failure fingerprint YAML files (one per bug)",
         "GATEWATCH_FINGERPRINTS_DIR",
@@ -102,7 +106,9 @@ def _read_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax at the position shown") from exc
+        raise ConfigError(
+            f"{path}: invalid TOML: {exc}", hint="fix the syntax at the position shown"
+        ) from exc
     section = data.get("gatewatch", data)
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [gatewatch] must be a table")

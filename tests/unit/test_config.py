@@ -54,7 +54,7 @@ def test_config_file_from_environment_variable(tmp_path: Path) -> None:
 
 def test_unknown_setting_in_file_is_refused_with_the_known_ones(tmp_path: Path) -> None:
     _write(tmp_path, "[gatewatch]\nhomee = 'x'\n")
-    with pytest.raises(ConfigError, match="unknown setting.*homee") as info:
+    with pytest.raises(ConfigError, match=r"unknown setting.*homee") as info:
         load_settings(env={}, cwd=tmp_path)
     assert "known settings" in str(info.value)
 
@@ -74,7 +74,9 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         ({"GATEWATCH_LOG_LEVEL": "loud"}, "log_level"),
     ],
 )
-def test_bad_values_are_refused_with_a_clear_message(tmp_path: Path, env: dict[str, str], message: str) -> None:
+def test_bad_values_are_refused_with_a_clear_message(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(env=env, cwd=tmp_path)
 

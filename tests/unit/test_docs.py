@@ -41,7 +41,8 @@ def test_every_command_help_has_an_example(path: str, command: click.Command) ->
     if isinstance(command, click.Group):
         assert command.help, f"{path} has no help"
         return
-    assert command.help and "Example" in command.help, f"`{path} --help` shows no example"
+    assert command.help, f"`{path}` has no help"
+    assert "Example" in command.help, f"`{path} --help` shows no example"
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))

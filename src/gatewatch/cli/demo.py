@@ -17,7 +17,9 @@ from gatewatch.services.ingest import IngestSummary
 
 
 @click.command("demo")
-@click.option("--small", is_flag=True, help="A small history (a few hundred builds) for a quick look or tests.")
+@click.option(
+    "--small", is_flag=True, help="A small history (a few hundred builds) for a quick look or tests."
+)
 @click.option("--seed", default=42, show_default=True, help="Seed of the generated world.")
 @click.option("--days", type=click.IntRange(1, 365), help="Days of history (default 28, or 2 with --small).")
 @click.option(
@@ -48,7 +50,9 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
         task = progress.add_task("demo: generate + ingest", total=options.days, detail="")
 
         def on_day(day: int, total: IngestSummary) -> None:
-            progress.update(task, completed=day, detail=f"{total.builds:,} builds, {total.test_results:,} results")
+            progress.update(
+                task, completed=day, detail=f"{total.builds:,} builds, {total.test_results:,} results"
+            )
 
         report = run_demo(app.store, data_dir=data_dir, options=options, on_day=on_day)
     if as_json:

@@ -51,7 +51,9 @@ def ingest(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
 def print_summary(summary: IngestSummary) -> None:
     """The human summary: counts, then every rejected file with its reason."""
     console = Console()
-    table = Table("units", "builds", "runs", "test results", "failures", "logs", "samples", "unchanged", "rejected")
+    table = Table(
+        "units", "builds", "runs", "test results", "failures", "logs", "samples", "unchanged", "rejected"
+    )
     table.add_row(
         *(
             str(v)
@@ -70,7 +72,9 @@ def print_summary(summary: IngestSummary) -> None:
     )
     console.print(table)
     for rejection in summary.rejected:
-        console.print(f"[red]rejected[/red] {rejection.message}", markup=True, highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]rejected[/red] {rejection.message}", markup=True, highlight=False, soft_wrap=True
+        )
 
 
 def register(cli: click.Group) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from gatewatch import __version__
+from gatewatch.cli import config_cmd, db, demo, ingest, status
 from gatewatch.cli.context import AppContext
 from gatewatch.errors import GatewatchError
 
@@ -38,11 +39,15 @@ class GatewatchGroup(click.Group):
     type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: $GATEWATCH_CONFIG, else ./gatewatch.toml if present).",
 )
-@click.option("--home", type=click.Path(path_type=Path, file_okay=False), help="Store directory (GATEWATCH_HOME).")
+@click.option(
+    "--home", type=click.Path(path_type=Path, file_okay=False), help="Store directory (GATEWATCH_HOME)."
+)
 @click.option("--db", "db_url", help="Store URL, e.g. postgresql+psycopg://u:p@host/db (GATEWATCH_DB_URL).")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
 @click.pass_context
-def cli(ctx: click.Context, config_file: Path | None, home: Path | None, db_url: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context, config_file: Path | None, home: Path | None, db_url: str | None, verbose: int
+) -> None:
     """gatewatch makes CI actionable: for every failed build it tells whether the
     job really failed and why, who needs to know and what they can do.
 
@@ -59,14 +64,8 @@ def cli(ctx: click.Context, config_file: Path | None, home: Path | None, db_url:
     ctx.call_on_close(ctx.obj.close)
 
 
-def _register() -> None:
-    from gatewatch.cli import config_cmd, db, demo, ingest, status
-
-    for module in (config_cmd, db, demo, ingest, status):
-        module.register(cli)
-
-
-_register()
+for _module in (config_cmd, db, demo, ingest, status):
+    _module.register(cli)
 
 
 def main() -> None:

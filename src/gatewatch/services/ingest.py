@@ -12,7 +12,8 @@ different content replaces its previous runs and logs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from gatewatch.domain.builds import Build
@@ -25,16 +26,29 @@ from gatewatch.ingest.detect import FileKind, detect_format
 from gatewatch.ingest.gotest import parse_gotest
 from gatewatch.ingest.junit import parse_junit
 from gatewatch.ingest.logs import log_tags
-from gatewatch.ingest.sources import BuildUnit, FileUnit, Limits, Member, SourceProblem, iter_units
+from gatewatch.ingest.sources import (
+    BuildUnit,
+    FileUnit,
+    Limits,
+    Member,
+    SourceProblem,
+    iter_units,
+    open_stream,
+    read_head,
+    read_member,
+)
 from gatewatch.ingest.subunit import parse_subunit
 from gatewatch.store import Store
+
+log = logging.getLogger(__name__)
 
 RESULT_PARSERS: dict[FileKind, Callable[..., Run]] = {
     FileKind.JUNIT: parse_junit,
     FileKind.SUBUNIT: parse_subunit,
     FileKind.GOTEST: parse_gotest,
 }
-HEAD_BYTES = 4096
+HEAD_BYTES = 64 * 1024
+HASH_CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,56 +110,79 @@ def ingest_paths(
     on_unit: ProgressCallback | None = None,
 ) -> IngestSummary:
     """Ingest every unit found under ``paths``; never stops on one bad input."""
+    limits = limits or Limits()
     summary = IngestSummary()
-    for unit in iter_units(paths, limits=limits or Limits()):
+    for unit in iter_units(paths, limits=limits):
         if isinstance(unit, SourceProblem):
             summary.rejected.append(Rejection(path=unit.path, message=unit.reason))
             continue
-        unit_summary = ingest_unit(store, unit)
-        summary.add(unit_summary)
+        summary.add(ingest_unit(store, unit, limits=limits))
         if on_unit is not None:
-            on_unit(unit.path, summary)
+            on_unit(_unit_path(unit), summary)
     return summary
 
 
-def ingest_unit(store: Store, unit: BuildUnit | FileUnit) -> IngestSummary:
+def _unit_path(unit: BuildUnit | FileUnit) -> str:
+    return unit.root if isinstance(unit, BuildUnit) else unit.member.origin
+
+
+def ingest_unit(store: Store, unit: BuildUnit | FileUnit, *, limits: Limits) -> IngestSummary:
     """Ingest one unit in one transaction; problems become rejections, not exceptions."""
     summary = IngestSummary(units=1)
-    members = [unit.record, *unit.members] if isinstance(unit, BuildUnit) else [unit.member]
     try:
-        # A standalone file is identified by its content alone, whatever its name.
-        content_hash = _unit_hash(members) if isinstance(unit, BuildUnit) else unit.member.sha256()
-    except IngestError as exc:
-        summary.rejected.append(Rejection(path=exc.path or unit.path, message=str(exc)))
+        content_hash = _unit_hash(unit)
+    except (IngestError, OSError) as exc:
+        path = _unit_path(unit)
+        summary.rejected.append(Rejection(path=path, message=f"{path}: cannot read: {exc}"))
         return summary
     with store.unit_of_work() as uow:
         if uow.ingests.has(content_hash):
             summary.unchanged = 1
             return summary
-    parsed = _parse_unit(store, unit, content_hash, summary)
+    parsed = _parse_unit(store, unit, content_hash=content_hash, limits=limits, summary=summary)
     if parsed is None:
         return summary
     _save(store, parsed, summary)
     return summary
 
 
-def _unit_hash(members: Iterable[Member]) -> str:
+def _unit_hash(unit: BuildUnit | FileUnit) -> str:
+    """sha256 of a file's raw bytes; for a build, of its members' names and hashes.
+
+    A standalone file is identified by its content alone, whatever its name.
+    """
+    if isinstance(unit, FileUnit):
+        return _member_hash(unit.member)
     digest = hashlib.sha256()
-    for member in members:
+    for member in sorted([unit.record, *unit.members], key=lambda m: m.name):
         digest.update(member.name.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(member.sha256().encode() + b"\0")
+        digest.update(_member_hash(member).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _member_hash(member: Member) -> str:
+    digest = hashlib.sha256()
+    with member.opener() as raw:
+        while chunk := raw.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
 def _parse_unit(
-    store: Store, unit: BuildUnit | FileUnit, content_hash: str, summary: IngestSummary
+    store: Store,
+    unit: BuildUnit | FileUnit,
+    *,
+    content_hash: str,
+    limits: Limits,
+    summary: IngestSummary,
 ) -> ParsedUnit | None:
     build: Build | None = None
     if isinstance(unit, BuildUnit):
+        record = unit.record
         try:
-            build = parse_build_record(unit.record.read(), source=unit.record.display)
+            build = parse_build_record(read_member(record, limits=limits), source=record.origin)
         except IngestError as exc:
-            summary.rejected.append(Rejection(path=unit.record.display, message=str(exc.with_path(unit.record.display))))
+            summary.rejected.append(Rejection(path=record.origin, message=str(exc.with_path(record.origin))))
             return None
         members = list(unit.members)
     else:
@@ -155,14 +192,21 @@ def _parse_unit(
     samples: list[BenchmarkSample] = []
     for member in members:
         try:
-            _parse_member(store, member, build, runs=runs, logs=logs, samples=samples)
+            parsed = _parse_member(store, member, build, limits=limits)
         except IngestError as exc:
-            summary.rejected.append(Rejection(path=member.display, message=str(exc.with_path(member.display))))
+            summary.rejected.append(Rejection(path=member.origin, message=str(exc.with_path(member.origin))))
+            continue
+        if isinstance(parsed, Run):
+            runs.append(parsed)
+        elif isinstance(parsed, LogFile):
+            logs.append(parsed)
+        else:
+            samples.extend(parsed)
     if build is None and not runs and not samples:
         return None
     return ParsedUnit(
         content_hash=content_hash,
-        source=unit.path,
+        source=_unit_path(unit),
         build=build,
         runs=tuple(runs),
         logs=tuple(logs),
@@ -171,46 +215,45 @@ def _parse_unit(
 
 
 def _parse_member(
-    store: Store,
-    member: Member,
-    build: Build | None,
-    *,
-    runs: list[Run],
-    logs: list[LogFile],
-    samples: list[BenchmarkSample],
-) -> None:
-    kind = detect_format(member.head(HEAD_BYTES), name=member.name)
+    store: Store, member: Member, build: Build | None, *, limits: Limits
+) -> Run | LogFile | list[BenchmarkSample]:
+    """Parse one member: a result file becomes a Run, a log a stored blob, a benchmark file samples."""
+    kind = detect_format(read_head(member, limits=limits, size=HEAD_BYTES), name=member.name)
     parser = RESULT_PARSERS.get(kind)
     if parser is not None:
-        runs.append(parser(member.read(), source=member.display))
-    elif kind is FileKind.BENCHMARK:
-        samples.extend(_parse_benchmarks(member, build))
-    elif kind is FileKind.LOG and build is not None:
-        with member.open() as stream:
+        return parser(read_member(member, limits=limits), source=member.origin)
+    if kind is FileKind.BENCHMARK:
+        return _parse_benchmarks(read_member(member, limits=limits), member.origin, build)
+    if kind is FileKind.LOG and build is not None:
+        with open_stream(member, limits=limits) as stream:
             info = store.blobs.save_blob(stream)
-        logs.append(
-            LogFile(
-                name=member.name,
-                blob_sha256=info.sha256,
-                size_bytes=info.size_bytes,
-                line_count=info.line_count,
-                tags=log_tags(member.name),
-            )
+        return LogFile(
+            name=_strip_compression(member.name),
+            blob_sha256=info.sha256,
+            size_bytes=info.size_bytes,
+            line_count=info.line_count,
+            tags=log_tags(member.name),
         )
-    elif kind in (FileKind.UNKNOWN, FileKind.LOG):
-        raise IngestError(
-            "not a recognised result format (JUnit XML, subunit v2, go test -json, benchmark JSON)",
-            path=member.display,
-            offset=0,
-            hint="logs are ingested only inside a build directory that has a build.json",
-        )
+    raise IngestError(
+        "not a recognised result format (JUnit XML, subunit v2, go test -json, benchmark JSON)",
+        path=member.origin,
+        offset=0,
+        hint="logs are ingested only inside a build directory that has a build.json",
+    )
 
 
-def _parse_benchmarks(member: Member, build: Build | None) -> list[BenchmarkSample]:
-    from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks
+def _strip_compression(name: str) -> str:
+    for suffix in (".gz", ".xz", ".zst", ".bz2"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _parse_benchmarks(data: bytes, origin: str, build: Build | None) -> list[BenchmarkSample]:
+    from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks  # noqa: PLC0415
 
     context = BenchContext.from_build(build) if build is not None else BenchContext()
-    return parse_benchmarks(member.read(), source=member.display, context=context)
+    return parse_benchmarks(data, source=origin, context=context)
 
 
 def _run_identity(run: Run, build: Build | None) -> Run:
@@ -222,6 +265,7 @@ def _run_identity(run: Run, build: Build | None) -> Run:
 
 
 def _save(store: Store, parsed: ParsedUnit, summary: IngestSummary) -> None:
+    log.info("saving %s (%d runs, %d logs)", parsed.source, len(parsed.runs), len(parsed.logs))
     with store.unit_of_work() as uow:
         if uow.ingests.has(parsed.content_hash):  # another process won the race
             summary.unchanged = 1
@@ -236,10 +280,11 @@ def _save(store: Store, parsed: ParsedUnit, summary: IngestSummary) -> None:
             summary.test_results += len(run.results)
             summary.failures += run.failure_count
         if build_pk is not None:
-            for log in parsed.logs:
-                uow.logs.save(build_pk, log)
+            for log_file in parsed.logs:
+                uow.logs.save(build_pk, log_file)
                 summary.log_files += 1
-                summary.log_bytes += log.size_bytes
+                summary.log_bytes += log_file.size_bytes
         if parsed.samples:
             summary.benchmark_samples += uow.benchmarks.save_many(parsed.samples, build_pk=build_pk)
-        uow.ingests.record(parsed.content_hash, source=parsed.source, kind="build" if parsed.build else "file")
+        kind = "build" if parsed.build else "file"
+        uow.ingests.record(parsed.content_hash, source=parsed.source, kind=kind)

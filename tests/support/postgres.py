@@ -149,7 +149,9 @@ class PostgresServer:
         name = name or f"gw_test_{self._databases}"
         dsn = f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres"
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
+            # FILE_COPY (PostgreSQL 15+) copies files instead of WAL-logging every page: faster here.
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'{strategy}')
         return self.url(name)
 
 

@@ -178,7 +178,7 @@ def hold_open_unit_of_work(url: str, blob_dir: str) -> None:
     store = open_store(url, blob_dir=Path(blob_dir))
     with store.unit_of_work() as uow:
         build_pk = uow.builds.save(make_build("killed"))
-        uow.runs.save(make_run("killed-run", count=20_000), build_pk=build_pk)
+        uow.runs.save(make_run("killed-run", count=10_000), build_pk=build_pk)
         uow.ingests.record("killed", source="kill-test", kind="build")
         print("READY", flush=True)
         sys.stdin.read()

@@ -24,6 +24,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -156,3 +157,8 @@ def _store_errors(action: str) -> Iterator[None]:
         ) from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot {action} the store: {exc}") from exc
+    except CommandError as exc:
+        raise StoreError(
+            f"cannot {action} the store: {exc}",
+            hint="the database was migrated by a newer gatewatch; upgrade gatewatch",
+        ) from exc

@@ -38,11 +38,11 @@ def test_upgrade_at_head_is_a_no_op(store: Store) -> None:
     assert store.current_revision() == head_revision()
 
 
-def test_a_database_from_a_newer_gatewatch_is_refused(store_url: str, tmp_path: Path) -> None:
-    with open_store(store_url, blob_dir=tmp_path) as store, store.engine.begin() as conn:
+def test_a_database_from_a_newer_gatewatch_is_refused(empty_store_url: str, tmp_path: Path) -> None:
+    with open_store(empty_store_url, blob_dir=tmp_path) as store, store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
     with pytest.raises(StoreError, match="from_the_future"):
-        open_store(store_url, blob_dir=tmp_path)
+        open_store(empty_store_url, blob_dir=tmp_path)
 
 
 def test_an_unreachable_store_is_a_store_error(tmp_path: Path) -> None:

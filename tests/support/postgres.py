@@ -136,6 +136,10 @@ class PostgresServer:
             )
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def dsn(self, database: str = "postgres") -> str:
+        """A libpq connection string (for psycopg) to ``database``."""
+        return f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname={database}"
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
@@ -147,8 +151,7 @@ class PostgresServer:
         """
         self._databases += 1
         name = name or f"gw_test_{self._databases}"
-        dsn = f"host=127.0.0.1 port={self.port} user={SUPERUSER} dbname=postgres"
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
             # FILE_COPY (PostgreSQL 15+) copies files instead of WAL-logging every page: faster here.
             strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'{strategy}')

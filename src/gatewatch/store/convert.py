@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-_BAD = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 Pairs = tuple[tuple[str, str], ...]
@@ -26,9 +26,9 @@ T = TypeVar("T")
 
 def clean_text(text: str) -> str:
     """``text`` with NUL and lone surrogates replaced by U+FFFD (fast when clean)."""
-    if _BAD.search(text) is None:
+    if UNSTORABLE.search(text) is None:
         return text
-    return _BAD.sub(REPLACEMENT, text)
+    return UNSTORABLE.sub(REPLACEMENT, text)
 
 
 def dump_pairs(pairs: Pairs) -> list[list[str]]:

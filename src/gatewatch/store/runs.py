@@ -1,10 +1,11 @@
 """Runs (one test-suite execution) and their test results, saved in bulk.
 
 Saving a run of 20,000 results costs a handful of statements, not 20,000:
-test ids are resolved with ``SELECT ... WHERE test_key IN (...)`` in chunks,
-the missing ones inserted in one ``INSERT ... ON CONFLICT DO NOTHING``
-executemany (safe against a concurrent writer adding the same test), and the
-results go in as one executemany of plain tuples-as-dicts (no ORM objects).
+text is checked for NUL/surrogates with one regex scan per result, test ids
+are resolved with ``SELECT ... WHERE test_key IN (...)`` in chunks, the
+missing ones inserted in bulk with ``ON CONFLICT DO NOTHING`` (safe against a
+concurrent writer adding the same test), and the results go in through
+``bulk.executemany_fast`` (driver executemany on SQLite, COPY on PostgreSQL).
 
 A result repeats ``suite``/``classname``/``name`` only when they differ from
 its ``test`` row (NULL otherwise), which keeps the hot table narrow.
@@ -16,18 +17,28 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import JSON, Connection, Row, Text, any_, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
 from gatewatch.store import schema as t
-from gatewatch.store.builds import insert_ignoring_conflicts
 from gatewatch.store.bulk import executemany_fast
-from gatewatch.store.convert import chunks, clean_text, dump_pairs, dump_strings, load_pairs, load_strings
+from gatewatch.store.convert import (
+    UNSTORABLE,
+    chunks,
+    clean_text,
+    dump_pairs,
+    dump_strings,
+    load_pairs,
+    load_strings,
+)
 
 IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
+KEYS_PER_QUERY = 50_000
 
 
 class _Test(NamedTuple):
@@ -42,8 +53,35 @@ def test_key(test_id: str) -> str:
     return hashlib.sha256(test_id.encode("utf-8")).hexdigest()
 
 
+def clean_results(results: Sequence[TestResult]) -> list[TestResult]:
+    """``results`` with every text field storable (one regex scan per result, not per field)."""
+    cleaned = []
+    for r in results:
+        joined = "".join((r.test_id, r.suite, r.classname, r.name, r.message, r.traceback, r.worker))
+        if UNSTORABLE.search(joined) is None:
+            cleaned.append(r)
+        else:
+            cleaned.append(
+                replace(
+                    r,
+                    test_id=clean_text(r.test_id),
+                    suite=clean_text(r.suite),
+                    classname=clean_text(r.classname),
+                    name=clean_text(r.name),
+                    message=clean_text(r.message),
+                    traceback=clean_text(r.traceback),
+                    worker=clean_text(r.worker),
+                )
+            )
+    return cleaned
+
+
 def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequence[str]) -> dict[str, _Test]:
-    """Test rows by test key (``keys[i]`` is the key of ``results[i]``), inserting missing ones."""
+    """Test rows by key for cleaned ``results`` (``keys[i]`` is the key of ``results[i]``).
+
+    Missing tests are inserted with ON CONFLICT DO NOTHING (a concurrent writer
+    may add the same test between our SELECT and INSERT), then selected.
+    """
     first: dict[str, TestResult] = {}
     for key, result in zip(keys, results, strict=True):
         first.setdefault(key, result)
@@ -52,32 +90,36 @@ def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequenc
     rows = [
         {
             "test_key": key,
-            "test_id": clean_text(first[key].test_id),
-            "suite": clean_text(first[key].suite),
-            "classname": clean_text(first[key].classname),
-            "name": clean_text(first[key].name),
+            "test_id": first[key].test_id,
+            "suite": first[key].suite,
+            "classname": first[key].classname,
+            "name": first[key].name,
         }
         for key in missing
     ]
-    insert_ignoring_conflicts(conn, t.test, rows)
-    found.update(_select_tests(conn, missing))
+    if rows:
+        executemany_fast(conn, t.test, rows, ignore_conflicts=True)
+        found.update(_select_tests(conn, missing))
     return found
 
 
 def _select_tests(conn: Connection, keys: Sequence[str]) -> dict[str, _Test]:
+    """Tests by key, in one statement per 50,000 keys: the keys travel as ONE parameter
+    (a PostgreSQL array, a JSON list on SQLite), so neither side parses or plans
+    thousands of placeholders."""
     found: dict[str, _Test] = {}
     cols = (t.test.c.test_key, t.test.c.id, t.test.c.suite, t.test.c.classname, t.test.c.name)
-    for batch in chunks(keys, IN_CHUNK):
-        for key, pk, suite, classname, name in conn.execute(
-            select(*cols).where(t.test.c.test_key.in_(batch))
-        ):
+    if conn.dialect.name == "postgresql":
+        where = t.test.c.test_key == any_(bindparam("keys", type_=ARRAY(Text)))
+    else:
+        where = t.test.c.test_key.in_(
+            select(func.json_each(bindparam("keys", type_=JSON)).table_valued("value"))
+        )
+    query = select(*cols).where(where)
+    for batch in chunks(keys, KEYS_PER_QUERY):
+        for key, pk, suite, classname, name in conn.execute(query, {"keys": list(batch)}).all():
             found[key] = _Test(pk, suite, classname, name)
     return found
-
-
-def _differs(value: str, stored: str) -> str | None:
-    value = clean_text(value)
-    return None if value == stored else value
 
 
 def _result_rows(
@@ -100,12 +142,12 @@ def _result_rows(
                 "duration_s": r.duration_s,
                 "started_at": r.started_at,
                 "timestamp": r.started_at or fallback,
-                "suite": _differs(r.suite, test.suite),
-                "classname": _differs(r.classname, test.classname),
-                "name": _differs(r.name, test.name),
-                "message": clean_text(r.message),
-                "traceback": clean_text(r.traceback),
-                "worker": clean_text(r.worker),
+                "suite": None if r.suite == test.suite else r.suite,
+                "classname": None if r.classname == test.classname else r.classname,
+                "name": None if r.name == test.name else r.name,
+                "message": r.message,
+                "traceback": r.traceback,
+                "worker": r.worker,
                 "properties": dump_pairs(r.properties) if r.properties else None,
             }
         )
@@ -138,9 +180,10 @@ class RunRepository:
         }
         run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
         if run.results:
-            keys = [test_key(clean_text(r.test_id)) for r in run.results]
-            tests = resolve_tests(self._conn, run.results, keys)
-            rows = _result_rows(run.results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
+            results = clean_results(run.results)
+            keys = [test_key(r.test_id) for r in results]
+            tests = resolve_tests(self._conn, results, keys)
+            rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
             executemany_fast(self._conn, t.test_result, rows)
         return run_pk
 

@@ -1,0 +1,306 @@
+"""Runs (one test-suite execution) and their test results, saved in bulk.
+
+Saving a run of 20,000 results costs a handful of statements, not 20,000:
+text is checked for NUL/surrogates with one regex scan per result, test ids
+are resolved with ``SELECT ... WHERE test_key IN (...)`` in chunks, the
+missing ones inserted in bulk with ``ON CONFLICT DO NOTHING`` (safe against a
+concurrent writer adding the same test), and the results go in through
+``bulk.executemany_fast`` (driver executemany on SQLite, COPY on PostgreSQL).
+
+A result repeats ``suite``/``classname``/``name`` only when they differ from
+its ``test`` row (NULL otherwise), which keeps the hot table narrow.
+A run's ``content_hash`` is unique: saving a run whose hash is already stored
+replaces the stored run (last save wins), so a re-ingest never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import JSON, Connection, Row, Text, any_, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
+from gatewatch.store import schema as t
+from gatewatch.store.bulk import executemany_fast
+from gatewatch.store.convert import (
+    UNSTORABLE,
+    chunks,
+    clean_text,
+    dump_pairs,
+    dump_strings,
+    load_pairs,
+    load_strings,
+)
+
+IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
+KEYS_PER_QUERY = 50_000
+
+
+class _Test(NamedTuple):
+    pk: int
+    suite: str
+    classname: str
+    name: str
+
+
+def test_key(test_id: str) -> str:
+    """The indexed identity of a test: sha256 of its (cleaned) id."""
+    return hashlib.sha256(test_id.encode("utf-8")).hexdigest()
+
+
+def clean_results(results: Sequence[TestResult]) -> list[TestResult]:
+    """``results`` with every text field storable (one regex scan per result, not per field)."""
+    cleaned = []
+    for r in results:
+        joined = "".join((r.test_id, r.suite, r.classname, r.name, r.message, r.traceback, r.worker))
+        if UNSTORABLE.search(joined) is None:
+            cleaned.append(r)
+        else:
+            cleaned.append(
+                replace(
+                    r,
+                    test_id=clean_text(r.test_id),
+                    suite=clean_text(r.suite),
+                    classname=clean_text(r.classname),
+                    name=clean_text(r.name),
+                    message=clean_text(r.message),
+                    traceback=clean_text(r.traceback),
+                    worker=clean_text(r.worker),
+                )
+            )
+    return cleaned
+
+
+def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequence[str]) -> dict[str, _Test]:
+    """Test rows by key for cleaned ``results`` (``keys[i]`` is the key of ``results[i]``).
+
+    Missing tests are inserted with ON CONFLICT DO NOTHING (a concurrent writer
+    may add the same test between our SELECT and INSERT), then selected.
+    """
+    first: dict[str, TestResult] = {}
+    for key, result in zip(keys, results, strict=True):
+        first.setdefault(key, result)
+    found = _select_tests(conn, list(first))
+    missing = [key for key in first if key not in found]
+    rows = [
+        {
+            "test_key": key,
+            "test_id": first[key].test_id,
+            "suite": first[key].suite,
+            "classname": first[key].classname,
+            "name": first[key].name,
+        }
+        for key in missing
+    ]
+    if rows:
+        executemany_fast(conn, t.test, rows, ignore_conflicts=True)
+        found.update(_select_tests(conn, missing))
+    return found
+
+
+def _select_tests(conn: Connection, keys: Sequence[str]) -> dict[str, _Test]:
+    """Tests by key, in one statement per 50,000 keys: the keys travel as ONE parameter
+    (a PostgreSQL array, a JSON list on SQLite), so neither side parses or plans
+    thousands of placeholders."""
+    found: dict[str, _Test] = {}
+    cols = (t.test.c.test_key, t.test.c.id, t.test.c.suite, t.test.c.classname, t.test.c.name)
+    if conn.dialect.name == "postgresql":
+        where = t.test.c.test_key == any_(bindparam("keys", type_=ARRAY(Text)))
+    else:
+        where = t.test.c.test_key.in_(
+            select(func.json_each(bindparam("keys", type_=JSON)).table_valued("value"))
+        )
+    query = select(*cols).where(where)
+    for batch in chunks(keys, KEYS_PER_QUERY):
+        for key, pk, suite, classname, name in conn.execute(query, {"keys": list(batch)}).all():
+            found[key] = _Test(pk, suite, classname, name)
+    return found
+
+
+def _result_rows(
+    results: Sequence[TestResult],
+    keys: Sequence[str],
+    *,
+    run_pk: int,
+    tests: dict[str, _Test],
+    fallback: datetime | None,
+) -> list[dict[str, Any]]:
+    rows = []
+    for key, r in zip(keys, results, strict=True):
+        test = tests[key]
+        rows.append(
+            {
+                "run_id": run_pk,
+                "test_pk": test.pk,
+                "attempt": r.attempt,
+                "outcome": r.outcome.value,
+                "duration_s": r.duration_s,
+                "started_at": r.started_at,
+                "timestamp": r.started_at or fallback,
+                "suite": None if r.suite == test.suite else r.suite,
+                "classname": None if r.classname == test.classname else r.classname,
+                "name": None if r.name == test.name else r.name,
+                "message": r.message,
+                "traceback": r.traceback,
+                "worker": r.worker,
+                "properties": dump_pairs(r.properties) if r.properties else None,
+            }
+        )
+    return rows
+
+
+class RunRepository:
+    """Save and load ``Run`` records with their results."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def save(self, run: Run, *, build_pk: int | None) -> int:
+        """Insert ``run`` and all its results (replacing a run with the same hash); returns its pk."""
+        if run.content_hash:
+            self._delete_hash(run.content_hash)
+        fallback = run.started_at or self._build_start(build_pk)
+        values = {
+            "build_id": build_pk,
+            "content_hash": run.content_hash or None,
+            "format": ResultFormat(run.format).value,
+            "source": clean_text(run.source),
+            "name": clean_text(run.name),
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "test_count": len(run.results),
+            "failure_count": run.failure_count,
+            "properties": dump_pairs(run.properties),
+            "warnings": dump_strings(run.warnings),
+        }
+        run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
+        if run.results:
+            results = clean_results(run.results)
+            keys = [test_key(r.test_id) for r in results]
+            tests = resolve_tests(self._conn, results, keys)
+            rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
+            executemany_fast(self._conn, t.test_result, rows)
+        return run_pk
+
+    def _delete_hash(self, content_hash: str) -> None:
+        old = select(t.run.c.id).where(t.run.c.content_hash == content_hash)
+        self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
+        self._conn.execute(delete(t.run).where(t.run.c.content_hash == content_hash))
+
+    def _build_start(self, build_pk: int | None) -> datetime | None:
+        if build_pk is None:
+            return None
+        start: datetime | None = self._conn.execute(
+            select(t.build.c.start_time).where(t.build.c.id == build_pk)
+        ).scalar()
+        return start
+
+    def get(self, run_pk: int) -> Run | None:
+        """The run with primary key ``run_pk``, or None."""
+        runs = self._load(select(t.run).where(t.run.c.id == run_pk))
+        return runs[0] if runs else None
+
+    def get_for_build(self, uuid: str) -> list[Run]:
+        """The runs of the build ``uuid``, in the order they were saved."""
+        query = (
+            select(t.run)
+            .join(t.build, t.build.c.id == t.run.c.build_id)
+            .where(t.build.c.uuid == clean_text(uuid))
+            .order_by(t.run.c.id)
+        )
+        return self._load(query)
+
+    def _load(self, query: Any) -> list[Run]:
+        run_rows = list(self._conn.execute(query))
+        results: dict[int, list[TestResult]] = {row.id: [] for row in run_rows}
+        for batch in chunks(list(results), IN_CHUNK):
+            query = _select_results().where(t.test_result.c.run_id.in_(batch)).order_by(t.test_result.c.id)
+            for row in self._conn.execute(query):
+                results[row.run_id].append(result_from_row(row))
+        return [_run_from_row(row, tuple(results[row.id])) for row in run_rows]
+
+
+def _select_results() -> Any:
+    return select(
+        t.test_result,
+        t.test.c.test_id,
+        t.test.c.suite.label("test_suite"),
+        t.test.c.classname.label("test_classname"),
+        t.test.c.name.label("test_name"),
+    ).join(t.test, t.test.c.id == t.test_result.c.test_pk)
+
+
+def result_from_row(row: Row[Any]) -> TestResult:
+    m = row._mapping
+    return TestResult(
+        test_id=m["test_id"],
+        suite=m["test_suite"] if m["suite"] is None else m["suite"],
+        classname=m["test_classname"] if m["classname"] is None else m["classname"],
+        name=m["test_name"] if m["name"] is None else m["name"],
+        outcome=Outcome(m["outcome"]),
+        attempt=m["attempt"],
+        duration_s=m["duration_s"],
+        started_at=m["started_at"],
+        message=m["message"],
+        traceback=m["traceback"],
+        worker=m["worker"],
+        properties=load_pairs(m["properties"]),
+    )
+
+
+def _run_from_row(row: Row[Any], results: tuple[TestResult, ...]) -> Run:
+    m = row._mapping
+    return Run(
+        format=ResultFormat(m["format"]),
+        source=m["source"],
+        content_hash=m["content_hash"] or "",
+        results=results,
+        name=m["name"],
+        started_at=m["started_at"],
+        ended_at=m["ended_at"],
+        properties=load_pairs(m["properties"]),
+        warnings=load_strings(m["warnings"]),
+    )
+
+
+class TestRepository:
+    """Per-test history across runs (what health and triage read)."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def history(
+        self, test_id: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[tuple[TestResult, str | None, int]]:
+        """Every attempt of ``test_id`` as (result, build uuid or None, run pk), oldest first.
+
+        The window is ``since <= timestamp < until`` on the attempt's start (else
+        its run's, else its build's); attempts without any time are left out
+        when a window is given.
+        """
+        pk = self._conn.execute(
+            select(t.test.c.id).where(t.test.c.test_key == test_key(clean_text(test_id)))
+        ).scalar()
+        if pk is None:
+            return []
+        tr = t.test_result
+        query = (
+            _select_results()
+            .add_columns(t.build.c.uuid.label("build_uuid"))
+            .join(t.run, t.run.c.id == tr.c.run_id)
+            .outerjoin(t.build, t.build.c.id == t.run.c.build_id)
+            .where(tr.c.test_pk == pk)
+        )
+        if since is not None:
+            query = query.where(tr.c.timestamp >= since)
+        if until is not None:
+            query = query.where(tr.c.timestamp < until)
+        query = query.order_by(tr.c.timestamp.asc().nulls_first(), tr.c.id)
+        return [(result_from_row(row), row.build_uuid, row.run_id) for row in self._conn.execute(query)]

@@ -1,0 +1,255 @@
+"""The SQL schema, as SQLAlchemy Core tables (portable: SQLite and PostgreSQL).
+
+Core, not the ORM: the hot path (saving a run of 20,000 results) is one
+executemany, and repositories map rows to domain dataclasses themselves.
+
+Conventions, chosen so the same migrations run on both engines:
+
+- ids are ``BigInteger`` (``INTEGER`` on SQLite, so they alias the rowid and
+  auto-increment);
+- timestamps are ``UTCDateTime``: stored as UTC, naive inputs taken as UTC,
+  always returned timezone-aware;
+- enums are stored as their string values in ``String`` columns (no SQL ENUM),
+  so adding a value needs no migration;
+- free-form metadata lives in ``properties`` JSON columns holding a list of
+  ``[key, value]`` pairs (order and repeated keys survive a round trip), not in
+  a key/value side table: nothing queries it by key yet, and a JSON column keeps
+  the bulk insert a single statement;
+- ``test.test_key`` is the sha256 of ``test_id``: the unique index stays small
+  even for huge parametrised ids (PostgreSQL's btree refuses entries > ~2.7 kB).
+
+``test_result`` keeps one row per attempt (no UNIQUE on test and run) and
+carries ``timestamp`` (the attempt's start, else the run's, else the build's):
+the index ``(test_pk, timestamp)`` answers "history of test X over a window"
+without touching ``run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import DateTime, TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every engine (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return _sqlite_datetime_text  # the hot path of bulk inserts: skip two processing layers
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_datetime_text(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME text (``YYYY-MM-DD HH:MM:SS.ffffff``) of the UTC time."""
+    if value is None:
+        return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(sep=" ", timespec="microseconds")[:26]  # drop "+00:00"
+
+
+def _pk() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+project = Table("project", metadata, _pk(), Column("name", Text, nullable=False, unique=True))
+
+change = Table(
+    "change",
+    metadata,
+    _pk(),
+    Column("project_id", Id, ForeignKey("project.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    UniqueConstraint("project_id", "number"),
+)
+
+patchset = Table(
+    "patchset",
+    metadata,
+    _pk(),
+    Column("change_id", Id, ForeignKey("change.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("commit_sha", Text, nullable=False, default=""),
+    UniqueConstraint("change_id", "number"),
+)
+
+pipeline = Table("pipeline", metadata, _pk(), Column("name", Text, nullable=False, unique=True))
+
+buildset = Table(
+    "buildset",
+    metadata,
+    _pk(),
+    Column("uuid", Text, nullable=False, unique=True),
+    Column("event_id", Text, nullable=False, default=""),
+    Column("pipeline_id", Id, ForeignKey("pipeline.id"), nullable=True),
+    Column("project_id", Id, ForeignKey("project.id"), nullable=False),
+    Column("change_id", Id, ForeignKey("change.id"), nullable=True),
+    Column("patchset_id", Id, ForeignKey("patchset.id"), nullable=True),
+    Column("ref", Text, nullable=False, default=""),
+)
+
+build = Table(
+    "build",
+    metadata,
+    _pk(),
+    Column("uuid", Text, nullable=False, unique=True),
+    Column("buildset_id", Id, ForeignKey("buildset.id"), nullable=True),
+    Column("project_id", Id, ForeignKey("project.id"), nullable=False),
+    Column("job_name", Text, nullable=False),
+    Column("pipeline_id", Id, ForeignKey("pipeline.id"), nullable=True),
+    Column("branch", Text, nullable=False, default=""),
+    Column("change_number", Integer, nullable=True),
+    Column("patchset_number", Integer, nullable=True),
+    Column("patchset_id", Id, ForeignKey("patchset.id"), nullable=True),
+    Column("ref", Text, nullable=False, default=""),
+    Column("commit_sha", Text, nullable=False, default=""),
+    Column("result", String(32), nullable=False),
+    Column("voting", Boolean, nullable=False, default=True),
+    Column("node_label", Text, nullable=False, default=""),
+    Column("start_time", UTCDateTime, nullable=True),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("duration_s", Float, nullable=True),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("log_url", Text, nullable=False, default=""),
+    Column("event_id", Text, nullable=False, default=""),
+    Column("content_hash", Text, nullable=False, default=""),
+    Column("properties", JSON, nullable=False),
+    Index(None, "job_name", "start_time"),
+    Index(None, "project_id", "change_number", "patchset_number"),
+    Index(None, "result", "start_time"),
+)
+
+run = Table(
+    "run",
+    metadata,
+    _pk(),
+    Column("build_id", Id, ForeignKey("build.id"), nullable=True, index=True),
+    Column("content_hash", Text, nullable=True, unique=True),
+    Column("format", String(32), nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("name", Text, nullable=False, default=""),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("test_count", Integer, nullable=False),
+    Column("failure_count", Integer, nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("warnings", JSON, nullable=False),
+)
+
+test = Table(
+    "test",
+    metadata,
+    _pk(),
+    Column("test_key", Text, nullable=False, unique=True),
+    Column("test_id", Text, nullable=False),
+    Column("suite", Text, nullable=False, default=""),
+    Column("classname", Text, nullable=False, default=""),
+    Column("name", Text, nullable=False, default=""),
+)
+
+test_result = Table(
+    "test_result",
+    metadata,
+    _pk(),
+    Column("run_id", Id, ForeignKey("run.id"), nullable=False),
+    Column("test_pk", Id, ForeignKey("test.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("duration_s", Float, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("timestamp", UTCDateTime, nullable=True),
+    Column("suite", Text, nullable=True),
+    Column("classname", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("traceback", Text, nullable=False),
+    Column("worker", Text, nullable=False),
+    Column("properties", JSON(none_as_null=True), nullable=True),
+    Index(None, "run_id"),
+    Index(None, "test_pk", "timestamp"),
+)
+
+log_file = Table(
+    "log_file",
+    metadata,
+    _pk(),
+    Column("build_id", Id, ForeignKey("build.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("blob_sha256", Text, nullable=False, index=True),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("line_count", BigInteger, nullable=False),
+    Index(None, "build_id"),
+)
+
+benchmark_sample = Table(
+    "benchmark_sample",
+    metadata,
+    _pk(),
+    Column("project", Text, nullable=False),
+    Column("benchmark", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("environment", Text, nullable=False, default=""),
+    Column("unit", Text, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("samples", JSON, nullable=False),
+    Column("commit_sha", Text, nullable=False, default=""),
+    Column("timestamp", UTCDateTime, nullable=True),
+    Column("build_uuid", Text, nullable=False, default=""),
+    Column("build_id", Id, ForeignKey("build.id"), nullable=True, index=True),
+    Index("ix_benchmark_sample_series_time", "project", "benchmark", "metric", "environment", "timestamp"),
+)
+
+ingest_record = Table(
+    "ingest_record",
+    metadata,
+    Column("content_hash", Text, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("ingested_at", UTCDateTime, nullable=False),
+)

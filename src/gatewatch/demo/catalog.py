@@ -15,6 +15,14 @@ from functools import cache
 
 PROJECTS = ("nimbus-compute", "nimbus-network", "nimbus-storage", "nimbus-identity", "nimbus-client")
 SERVICE_PROJECTS = PROJECTS[:4]
+ZUUL_TENANT = "nimbus"
+
+
+def zuul_project(name: str) -> str:
+    """The project's canonical Zuul name as build records carry it (``nimbus/nimbus-compute``)."""
+    return f"{ZUUL_TENANT}/{name}"
+
+
 # Relative share of changes per project (compute is the busiest, like nova).
 PROJECT_WEIGHTS = (0.32, 0.24, 0.18, 0.14, 0.12)
 UNIT_TEST_COUNTS = {
@@ -346,16 +354,16 @@ def compute_unit_ids(project: str) -> tuple[str, ...]:
     """Unit test ids of one project (``package.module.Class.test``), planted ids included."""
     package = project.replace("-", "_")
     rng = random.Random(f"nimbus-unit-catalog-{project}")
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     if project == "nimbus-compute":
-        ids += [COMPUTE_DB_TEST, REGRESSED_TEST]
+        ids = dict.fromkeys((COMPUTE_DB_TEST, REGRESSED_TEST))
     while len(ids) < UNIT_TEST_COUNTS[project]:
         area = rng.choice(("api", "db", "conductor", "scheduler", "objects", "cmd", "policies", "utils"))
         noun = rng.choice(_NOUNS)
         klass = f"{_camel(noun)}{_camel(area)}TestCase"
         for name in _test_names(rng, rng.randint(4, 14)):
-            ids.append(f"{package}.tests.unit.{area}.test_{noun}.{klass}.{name}")
-    return tuple(dict.fromkeys(ids[: UNIT_TEST_COUNTS[project]]))
+            ids[f"{package}.tests.unit.{area}.test_{noun}.{klass}.{name}"] = None
+    return tuple(ids)[: UNIT_TEST_COUNTS[project]]
 
 
 def compute_lint_ids(project: str) -> tuple[str, ...]:

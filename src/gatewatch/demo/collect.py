@@ -18,6 +18,7 @@ from gatewatch.demo.catalog import (
     REGRESSION_JOB,
     SSH_TIMEOUT_ID,
     compute_flaky,
+    zuul_project,
 )
 from gatewatch.demo.plan import BuildPlan, DemoOptions
 from gatewatch.demo.results import select_tests
@@ -71,7 +72,10 @@ class TruthCollector:
         self.test_results += test_results
         if plan.causes:
             self.failed[plan.uuid] = FailedBuild(
-                result=plan.result, job_name=plan.job.name, project=plan.project, causes=plan.causes
+                result=plan.result,
+                job_name=plan.job.name,
+                project=zuul_project(plan.project),
+                causes=plan.causes,
             )
         if plan.infra is not None:
             self.infra[plan.infra.value].append(plan.uuid)
@@ -151,7 +155,7 @@ class TruthCollector:
         reg = world.regression
         assert reg is not None
         return PlantedRegression(
-            project=reg.project,
+            project=zuul_project(reg.project),
             change=reg.change,
             patchset=reg.patchset,
             commit=reg.commit,
@@ -171,7 +175,10 @@ class TruthCollector:
 
         def key(benchmark: str, metric: str) -> PlantedSeries:
             return PlantedSeries(
-                project="nimbus-compute", benchmark=benchmark, metric=metric, environment=RALLY.node_label
+                project=zuul_project("nimbus-compute"),
+                benchmark=benchmark,
+                metric=metric,
+                environment=RALLY.node_label,
             )
 
         atomics = {name: acts for name, acts, _ in RALLY_SCENARIOS}

@@ -20,19 +20,16 @@ _BASE = "opendev.org/opendev/base-jobs/playbooks/base"
 
 
 class Console:
-    """Accumulates console lines with a clock that moves from the build's start to its end."""
+    """Accumulates console lines; :meth:`render` spreads their timestamps from start to end."""
 
-    def __init__(self, plan: BuildPlan, rng: random.Random, expected_lines: int) -> None:
+    def __init__(self, plan: BuildPlan, rng: random.Random) -> None:
         self.rng = rng
         self.lines: list[str] = []
-        self._t = plan.start
-        self._step_s = max(0.01, (plan.end - plan.start).total_seconds() / max(expected_lines, 1))
-        self.host = "controller"
+        self._start = plan.start
+        self._duration_s = (plan.end - plan.start).total_seconds()
 
     def add(self, text: str, *, host: bool = False) -> None:
-        self._t += timedelta(seconds=self.rng.uniform(0.1, 1.9) * self._step_s)
-        stamp = self._t.strftime("%Y-%m-%d %H:%M:%S.%f")
-        self.lines.append(f"{stamp} | {self.host} | {text}" if host else f"{stamp} | {text}")
+        self.lines.append(f"controller | {text}" if host else text)
 
     def block(self, text: str, *, host: bool = True) -> None:
         for line in text.splitlines():
@@ -44,7 +41,14 @@ class Console:
         self.add(f"{result}", host=True)
 
     def render(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        gaps = [self.rng.random() + 0.05 for _ in self.lines]
+        scale = self._duration_s / sum(gaps) if gaps else 0.0
+        out, offset = [], 0.0
+        for gap, line in zip(gaps, self.lines, strict=True):
+            stamp = (self._start + timedelta(seconds=offset)).strftime("%Y-%m-%d %H:%M:%S.%f")
+            out.append(f"{stamp} | {line}")
+            offset += gap * scale
+        return "\n".join(out) + "\n"
 
 
 def _ip(rng: random.Random) -> str:
@@ -128,7 +132,7 @@ def _post(con: Console, plan: BuildPlan, *, failed: bool) -> None:
 def render_console(plan: BuildPlan, body: list[str]) -> str:
     """The whole ``job-output.txt`` of a build, given the job-specific run ``body`` lines."""
     rng = random.Random(plan.seed ^ 0x5EED)
-    con = Console(plan, rng, expected_lines=len(body) + 60)
+    con = Console(plan, rng)
     _header(con, plan)
     _mirror(con, plan)
     if plan.infra is Infra.DNS:

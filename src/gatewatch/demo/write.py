@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatewatch.demo.catalog import Infra, Kind
+from gatewatch.demo.catalog import Infra, Kind, zuul_project
 from gatewatch.demo.collect import TruthCollector
 from gatewatch.demo.console import render_body, render_console, stamp
 from gatewatch.demo.formats import render_junit, render_rally, render_subunit
@@ -53,7 +53,7 @@ def render_build_record(plan: BuildPlan) -> bytes:
         "result": plan.result,
         "voting": plan.job.voting,
         "tenant": "nimbus",
-        "project": f"nimbus/{plan.project}",
+        "project": zuul_project(plan.project),
         "branch": "master",
         "change": plan.change,
         "patchset": str(plan.patchset) if plan.patchset is not None else None,

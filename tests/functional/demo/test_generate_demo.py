@@ -226,3 +226,37 @@ def test_queries_match_exactly_the_planted_bug_builds(
     expected = {b.bug: set(b.builds) for b in truth.bugs if b.builds}
     assert expected, "the small demo plants at least one race bug"
     assert dict(hits) == expected
+
+
+def test_regression_traceback_appears_only_in_its_builds(
+    small: Small, logs: dict[str, dict[str, list[str]]]
+) -> None:
+    _, truth, _ = small
+    consoles = {u: files.get("job-output.txt", []) for u, files in logs.items()}
+    having = {u for u, lines in consoles.items() if any("KeyError: 'next_marker'" in line for line in lines)}
+    assert having == set(truth.regression.builds)
+    assert having
+
+
+def _failed_attempts(out: Path) -> dict[str, dict[str, int]]:
+    """Per build uuid: failed attempts per test id, read back from junit.xml and subunit files."""
+    found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for path in out.glob("*/*/junit.xml"):
+        for case in etree.parse(str(path)).iter("testcase"):
+            if case.find("failure") is not None:
+                found[path.parent.name][f"{case.get('classname')}.{case.get('name')}"] += 1
+    for path in out.glob("*/*/testrepository.subunit"):
+        for test_id, status in _subunit_attempts(path):
+            if status == "fail":
+                found[path.parent.name][test_id] += 1
+    return found
+
+
+def test_flaky_failures_in_the_files_match_the_truth(small: Small) -> None:
+    out, truth, _ = small
+    failed = _failed_attempts(out)
+    for flaky in truth.flaky_tests:
+        in_files = sum(tests.get(flaky.test_id, 0) for tests in failed.values())
+        assert in_files == flaky.failed_attempts, flaky.test_id
+        for uuid in flaky.failed_builds:
+            assert f"flaky:{flaky.test_id}" in truth.failed_builds[uuid].causes

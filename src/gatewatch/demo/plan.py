@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gatewatch.demo.catalog import BugSpec, Infra, JobSpec
+from gatewatch.errors import ConfigError
 
 DEFAULT_START = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -22,6 +23,14 @@ class DemoOptions:
     small: bool = False
     days: int | None = None
     start: datetime = DEFAULT_START
+
+    def __post_init__(self) -> None:
+        if self.days is not None and not 1 <= self.days <= 3660:
+            raise ConfigError(
+                f"demo days must be between 1 and 3660, not {self.days}", hint="use e.g. --days 28"
+            )
+        if self.start.utcoffset() is None:
+            raise ConfigError("demo start must be a timezone-aware datetime", hint="pass e.g. tzinfo=UTC")
 
     @property
     def day_count(self) -> int:

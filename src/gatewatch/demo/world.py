@@ -31,7 +31,7 @@ from gatewatch.demo.catalog import (
     Kind,
     compute_check_jobs,
 )
-from gatewatch.demo.outcomes import Window, compute_outcome
+from gatewatch.demo.outcomes import Outcome, Window, compute_outcome
 from gatewatch.demo.plan import BuildPlan, DemoOptions, PerfPlan
 
 _HOUR_WEIGHTS = (2, 2, 2, 2, 3, 4, 6, 8, 10, 12, 13, 14, 15, 16, 16, 15, 14, 12, 10, 8, 6, 4, 3, 2)
@@ -107,6 +107,15 @@ def _jitter(rng: random.Random, mean_s: float, cv: float = 0.15) -> float:
     return max(30.0, rng.gauss(mean_s, mean_s * cv))
 
 
+def _duration_s(rng: random.Random, job: JobSpec, outcome: Outcome) -> float:
+    """How long the build ran: infra failures end early, the broken grenade job fails mid-way."""
+    duration = _jitter(rng, job.duration_s)
+    if outcome.infra is not None:
+        duration = {"node-failure": 5.0, "dns-failure": 95.0}.get(outcome.infra.value, duration * 0.3)
+        return max(5.0, rng.gauss(duration, duration * 0.1))
+    return duration * 0.7 if outcome.broken else duration
+
+
 def _build(
     sim: _Sim,
     *,
@@ -122,12 +131,7 @@ def _build(
     change, patchset, commit, buildset, event = ids
     start = when + timedelta(seconds=rng.uniform(5, 420))
     outcome = compute_outcome(rng, job=job, start=start, window=sim.window, clean=clean)
-    duration = _jitter(rng, job.duration_s)
-    if outcome.infra is not None:
-        duration = {"node-failure": 5.0, "dns-failure": 95.0}.get(outcome.infra.value, duration * 0.3)
-        duration = max(5.0, rng.gauss(duration, duration * 0.1))
-    elif outcome.broken:
-        duration *= 0.7
+    duration = _duration_s(rng, job, outcome)
     ref = f"refs/changes/{change % 100:02d}/{change}/{patchset}" if change else "refs/heads/master"
     return BuildPlan(
         uuid=_hex(rng),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from gatewatch.demo.catalog import REGRESSION_JOB, compute_flaky
 from gatewatch.demo.plan import BuildPlan, DemoOptions
 from gatewatch.demo.results import select_tests
 from gatewatch.demo.world import World
+from gatewatch.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +86,12 @@ def test_flaky_attempt_rates_match_the_planted_rates(default_world: tuple[World,
         sigma = (n * spec.rate * (1 - spec.rate)) ** 0.5
         assert n > 200, spec
         assert abs(hits - n * spec.rate) <= 4.5 * sigma + 1, (spec, n, hits)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"days": 0}, {"days": -3}, {"start": datetime(2026, 10, 1)}],
+)
+def test_bad_options_are_refused_with_a_hint(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        DemoOptions(**kwargs)  # type: ignore[arg-type]

@@ -194,7 +194,8 @@ BUGS = (
         "port_id={uuid2}, reason: Device detach failed for {mac}: Unable to detach from guest transient "
         "domain.: nimbus.exception.DeviceDetachFailed: Device detach failed for {mac}",
         test_id=TEMPEST_ATTACH_IFACE,
-        message="Port {uuid2} still attached to server {uuid} after 196 seconds",
+        message="tempest.lib.exceptions.TimeoutException: Request timed out\n"
+        "Details: Port {uuid2} still attached to server {uuid} after 196 seconds",
     ),
     BugSpec(
         bug="1844929",
@@ -206,7 +207,8 @@ BUGS = (
         "tempest-TestServerBasicOps-{n}-project]"
         " Timed out waiting for response from cell {uuid2}",
         test_id=SCENARIO_SERVER_BASIC,
-        message="Server {uuid} failed to build and is in ERROR status: No valid host was found.",
+        message="tempest.exceptions.BuildErrorException: Server {uuid} failed to build and is in ERROR status\n"
+        "Details: Fault: {{'code': 500, 'message': 'No valid host was found. '}}",
     ),
     BugSpec(
         bug="1823251",

@@ -141,9 +141,9 @@ def render_failure(rng: random.Random, plan: BuildPlan, test_id: str) -> tuple[s
     """(message, traceback) of a failed test attempt, following the plan's cause for that test."""
     bug = plan.bug
     if bug is not None and bug.test_id == test_id:
-        message = bug.message.format(uuid=new_uuid(rng), uuid2=new_uuid(rng))
-        details = render_bug_line(rng, bug) if bug.log_name == "job-output.txt" else message
-        return message, _traceback(test_id, details)
+        full = bug.message.format(uuid=new_uuid(rng), uuid2=new_uuid(rng))
+        details = render_bug_line(rng, bug) if bug.log_name == "job-output.txt" else full
+        return full.splitlines()[-1], _traceback(test_id, details)
     if plan.ssh_timeout and test_id == SCENARIO_NETWORK_BASIC:
         return _ssh_timeout(rng)
     if test_id == REGRESSED_TEST and plan.regression:

@@ -207,7 +207,8 @@ BUGS = (
         "tempest-TestServerBasicOps-{n}-project]"
         " Timed out waiting for response from cell {uuid2}",
         test_id=SCENARIO_SERVER_BASIC,
-        message="tempest.exceptions.BuildErrorException: Server {uuid} failed to build and is in ERROR status\n"
+        message="tempest.exceptions.BuildErrorException: Server {uuid} failed to build and is in ERROR "
+        "status\n"
         "Details: Fault: {{'code': 500, 'message': 'No valid host was found. '}}",
     ),
     BugSpec(

@@ -40,7 +40,7 @@ class DemoOptions:
 
     @property
     def changes_per_weekday(self) -> float:
-        return 10.0 if self.small else 43.0
+        return 10.0 if self.small else 45.0
 
     @property
     def tempest_test_count(self) -> int:

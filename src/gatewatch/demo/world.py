@@ -253,12 +253,32 @@ def _script_change(sim: _Sim, project: str, merge_at: datetime) -> tuple[int, st
     return change, commit, end
 
 
-def _plan_regression(sim: _Sim) -> None:
+def _regression_due(opts: DemoOptions) -> datetime:
+    """When the regressing change is uploaded (its check run starts)."""
+    return opts.start + timedelta(days=opts.day_count) * 0.45 - timedelta(hours=4)
+
+
+def _plan_regression(sim: _Sim, *, dry_run: bool) -> None:
+    """Script the regressing change and its revert, from their own seeded generator.
+
+    The window must be known before any build is planned, but the changes' numbers must
+    follow upload order: a dry run at the start fixes the window; the real run, on the
+    upload day, plans the same builds (same generator) under the then-current numbers.
+    """
+    saved = (sim.rng, sim.pending, sim.merges, sim.next_change, sim.counter)
+    sim.rng = random.Random(f"nimbus-regression-{sim.opts.seed}")
+    if dry_run:
+        sim.pending, sim.merges = [], []
     span = timedelta(days=sim.opts.day_count)
-    start = sim.opts.start + span * 0.45
-    bad_change, bad_commit, t0 = _script_change(sim, "nimbus-client", start)
-    fix_at = t0 + min(timedelta(hours=7), span * 0.15)
-    fix_change, fix_commit, t1 = _script_change(sim, "nimbus-client", fix_at)
+    bad_change, bad_commit, t0 = _script_change(
+        sim, "nimbus-client", _regression_due(sim.opts) + timedelta(hours=4)
+    )
+    fix_change, fix_commit, t1 = _script_change(
+        sim, "nimbus-client", t0 + min(timedelta(hours=7), span * 0.15)
+    )
+    sim.rng = saved[0]
+    if dry_run:
+        sim.pending, sim.merges, sim.next_change, sim.counter = saved[1:]
     sim.window = Window(start=t0, end=t1)
     sim.regression = Regression(
         project="nimbus-client",
@@ -346,7 +366,7 @@ class World:
     def __init__(self, opts: DemoOptions) -> None:
         self._sim = _Sim(opts=opts, rng=random.Random(f"nimbus-world-{opts.seed}"))
         self._sim.perf_step_after = opts.start + timedelta(days=opts.day_count) * 0.6
-        _plan_regression(self._sim)
+        _plan_regression(self._sim, dry_run=True)
 
     @property
     def regression(self) -> Regression | None:
@@ -361,6 +381,8 @@ class World:
         for offset in range(sim.opts.day_count):
             day_start = sim.opts.start + timedelta(days=offset)
             _periodic(sim, day_start)
+            if day_start <= _regression_due(sim.opts) < day_start + timedelta(days=1):
+                _plan_regression(sim, dry_run=False)
             for when, project in _arrivals(sim, day_start):
                 _run_change(sim, project, when)
             ready = _drain(sim, day_start + timedelta(days=1))

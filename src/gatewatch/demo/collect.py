@@ -17,6 +17,7 @@ from gatewatch.demo.catalog import (
     REGRESSED_TEST,
     REGRESSION_JOB,
     SSH_TIMEOUT_ID,
+    SSH_TIMEOUT_RATE,
     compute_flaky,
     zuul_project,
 )
@@ -118,7 +119,7 @@ class TruthCollector:
                     bug=b.bug,
                     query_file=b.query_file,
                     job_name=b.job_name,
-                    rate=b.rate,
+                    rate=b.rate * self.opts.problem_density,
                     log_name=b.log_name,
                     test_id=b.test_id,
                     builds=tuple(self.bugs.get(b.bug, ())),
@@ -126,6 +127,7 @@ class TruthCollector:
                 for b in BUGS
             ),
             uncategorized={SSH_TIMEOUT_ID: tuple(self.ssh)},
+            uncategorized_rates={SSH_TIMEOUT_ID: SSH_TIMEOUT_RATE * self.opts.problem_density},
             flaky_tests=tuple(self._flaky_truth()),
             regression=self._regression_truth(world),
             broken_jobs={name: tuple(uuids) for name, uuids in self.broken.items()},

@@ -72,9 +72,9 @@ def _roll_infra(rng: random.Random) -> Infra | None:
     return None
 
 
-def _roll_primary(rng: random.Random, job: JobSpec) -> tuple[BugSpec | None, bool]:
-    """At most one race bug or the SSH timeout, from a single draw."""
-    draw = rng.random()
+def _roll_primary(rng: random.Random, job: JobSpec, density: float) -> tuple[BugSpec | None, bool]:
+    """At most one race bug or the SSH timeout, from a single draw (rates scaled by ``density``)."""
+    draw = rng.random() / density
     for bug in BUGS:
         if bug.job_name == job.name:
             if draw < bug.rate:
@@ -101,9 +101,19 @@ def _flaky_for(job_name: str) -> tuple[FlakySpec, ...]:
 
 
 def compute_outcome(
-    rng: random.Random, *, job: JobSpec, start: datetime, window: Window | None, clean: bool = False
+    rng: random.Random,
+    *,
+    job: JobSpec,
+    start: datetime,
+    window: Window | None,
+    clean: bool = False,
+    density: float = 1.0,
 ) -> Outcome:
-    """Roll one build's planted causes; ``clean`` forces success (scripted changes)."""
+    """Roll one build's planted causes; ``clean`` forces success (scripted changes).
+
+    ``density`` multiplies the race-bug and SSH-timeout rates (the small world plants them
+    more densely so a few hundred builds show each problem).
+    """
     infra = _roll_infra(rng)
     if clean:
         return CLEAN
@@ -118,7 +128,7 @@ def compute_outcome(
     regression = window is not None and job.name == REGRESSION_JOB and window.contains(start)
     if regression:
         causes.append("regression")
-    bug, ssh = (None, False) if broken else _roll_primary(rng, job)
+    bug, ssh = (None, False) if broken else _roll_primary(rng, job, density)
     if bug is not None:
         causes.append(f"bug:{bug.bug}")
     if ssh:

@@ -47,6 +47,11 @@ class DemoOptions:
         return 240 if self.small else 1300
 
     @property
+    def problem_density(self) -> float:
+        """Factor on the race-bug and SSH-timeout rates (4x in the small world)."""
+        return 4.0 if self.small else 1.0
+
+    @property
     def unit_scale(self) -> float:
         """Share of each project's unit tests a run executes (the small world runs fewer)."""
         return 0.25 if self.small else 1.0

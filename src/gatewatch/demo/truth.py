@@ -122,6 +122,7 @@ class DemoTruth:
     regression: PlantedRegression
     broken_jobs: dict[str, tuple[str, ...]]
     perf: PlantedPerf | None
+    uncategorized_rates: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=())
 
 
@@ -163,6 +164,7 @@ def parse_truth(text: str, *, source: str = "truth.json") -> DemoTruth:
         values["broken_jobs"] = _tuple_values(data["broken_jobs"])
         values["perf"] = _perf(data["perf"])
         values["notes"] = tuple(data.get("notes", ()))
+        values["uncategorized_rates"] = dict(data.get("uncategorized_rates", {}))
         return DemoTruth(**values)
     except (ValueError, KeyError, TypeError) as exc:
         raise GatewatchError(

@@ -130,7 +130,9 @@ def _build(
     rng = sim.rng
     change, patchset, commit, buildset, event = ids
     start = when + timedelta(seconds=rng.uniform(5, 420))
-    outcome = compute_outcome(rng, job=job, start=start, window=sim.window, clean=clean)
+    outcome = compute_outcome(
+        rng, job=job, start=start, window=sim.window, clean=clean, density=sim.opts.problem_density
+    )
     duration = _duration_s(rng, job, outcome)
     ref = f"refs/changes/{change % 100:02d}/{change}/{patchset}" if change else "refs/heads/master"
     return BuildPlan(

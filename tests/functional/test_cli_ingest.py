@@ -64,6 +64,9 @@ def test_every_sample_ingests_and_reingest_changes_nothing(tmp_path: Path) -> No
     assert [Path(str(r["path"])).name for r in rejected] == ["truncated-pytest.xml"]
     assert "line" in str(rejected[0]["message"])
     assert code == 1
+    # The notice and licence texts beside the samples are listed as skipped, not stored.
+    skipped = {Path(str(r["path"])).name for r in first["skipped"]}  # type: ignore[union-attr]
+    assert "NOTICE.md" in skipped
     counts = _status(home)
     assert counts["runs"] == first["runs"]
     assert counts["test_results"] == first["test_results"]

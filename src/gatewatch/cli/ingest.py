@@ -71,6 +71,10 @@ def print_summary(summary: IngestSummary) -> None:
         )
     )
     console.print(table)
+    for skipped in summary.skipped:
+        console.print(
+            f"[yellow]skipped[/yellow] {skipped.message}", markup=True, highlight=False, soft_wrap=True
+        )
     for rejection in summary.rejected:
         console.print(
             f"[red]rejected[/red] {rejection.message}", markup=True, highlight=False, soft_wrap=True

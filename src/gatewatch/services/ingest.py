@@ -51,9 +51,18 @@ HEAD_BYTES = 64 * 1024
 HASH_CHUNK_BYTES = 1 << 20
 
 
+class NotAResultFile(IngestError):
+    """A text file outside a build directory: nothing to ingest, nothing wrong."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rejection:
-    """One input that was not stored, and why (path and position inside the message)."""
+    """One input that was not stored, and why (path and position inside the message).
+
+    Rejected inputs are bad (malformed, truncated, binary, too large) and make
+    the CLI exit non-zero; skipped ones are plain text that is not a result
+    file (a README beside the results) and are only listed.
+    """
 
     path: str
     message: str
@@ -73,6 +82,7 @@ class IngestSummary:
     benchmark_samples: int = 0
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    skipped: list[Rejection] = field(default_factory=list)
 
     def add(self, other: IngestSummary) -> None:
         for name in ("units", "builds", "runs", "test_results", "failures", "log_files", "log_bytes"):
@@ -80,10 +90,13 @@ class IngestSummary:
         self.benchmark_samples += other.benchmark_samples
         self.unchanged += other.unchanged
         self.rejected.extend(other.rejected)
+        self.skipped.extend(other.skipped)
 
     def as_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {k: getattr(self, k) for k in self.__slots__ if k != "rejected"}
-        data["rejected"] = [{"path": r.path, "message": r.message} for r in self.rejected]
+        lists = ("rejected", "skipped")
+        data: dict[str, object] = {k: getattr(self, k) for k in self.__slots__ if k not in lists}
+        for name in lists:
+            data[name] = [{"path": r.path, "message": r.message} for r in getattr(self, name)]
         return data
 
 
@@ -193,6 +206,9 @@ def _parse_unit(
     for member in members:
         try:
             parsed = _parse_member(store, member, build, limits=limits)
+        except NotAResultFile as exc:
+            summary.skipped.append(Rejection(path=member.origin, message=str(exc)))
+            continue
         except IngestError as exc:
             summary.rejected.append(Rejection(path=member.origin, message=str(exc.with_path(member.origin))))
             continue
@@ -234,11 +250,16 @@ def _parse_member(
             line_count=info.line_count,
             tags=log_tags(member.name),
         )
+    if kind is FileKind.LOG:
+        raise NotAResultFile(
+            "plain text, not a result file: skipped",
+            path=member.origin,
+            hint="logs are ingested only inside a build directory that has a build.json",
+        )
     raise IngestError(
-        "not a recognised result format (JUnit XML, subunit v2, go test -json, benchmark JSON)",
+        "not a recognised format (JUnit XML, subunit v2, go test -json, build record, benchmark JSON)",
         path=member.origin,
         offset=0,
-        hint="logs are ingested only inside a build directory that has a build.json",
     )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from gatewatch.analyse.perf.detect import compute_change_points  # noqa: E402
+from gatewatch.analyse.perf.detect import compute_change_points, update_analysis  # noqa: E402
 
 VENVS = ROOT / "bench" / ".venvs"
 PEERS = {
@@ -225,6 +225,26 @@ def print_ratios(rows: list[dict[str, object]]) -> dict[str, float]:
     return ratios
 
 
+def bench_incremental(*, seed: int, reps: int, n: int = 10000) -> dict[str, float]:
+    """Seconds to append one point to an analysed n-point series, against a full recompute."""
+    values, _ = generate("steps-5-20", n + reps, np.random.default_rng([seed, n, 42]))
+    base = compute_change_points(values[:n])
+    full, step = [], []
+    for k in range(reps):
+        start = time.perf_counter()
+        compute_change_points(values[: n + k + 1])
+        full.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        update_analysis(base, values[n : n + k + 1])
+        step.append(time.perf_counter() - start)
+    result = {"n": n, "full_s": statistics.median(full), "append_s": statistics.median(step)}
+    print(
+        f"incremental: append to a {n}-point analysis {result['append_s']:.4f} s "
+        f"vs full recompute {result['full_s']:.4f} s ({result['full_s'] / result['append_s']:.0f}x)"
+    )
+    return result
+
+
 def git_sha() -> str:
     proc = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
@@ -251,8 +271,16 @@ def main() -> None:
         rows += bench_size(n, count, ed_count, seed=args.seed, reps=args.reps, pythons=pythons)
     print_rows(rows)
     ratios = print_ratios(rows)
+    incremental = bench_incremental(seed=args.seed, reps=max(args.reps, 5))
     if args.json:
-        record = {"git_sha": git_sha(), "seed": args.seed, "peers": versions, "rows": rows, "ratios": ratios}
+        record = {
+            "git_sha": git_sha(),
+            "seed": args.seed,
+            "peers": versions,
+            "rows": rows,
+            "ratios": ratios,
+            "incremental": incremental,
+        }
         args.json.write_text(json.dumps(record, indent=2))
 
 

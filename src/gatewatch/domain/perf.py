@@ -117,3 +117,29 @@ class NoiseVerdict:
     commits_per_side: int
     point_count: int
     sentence: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PerfFinding:
+    """A change point placed on commits: what the regressions list shows.
+
+    The shift happened after ``last_good_commit`` and at or before ``first_bad_commit``;
+    ``suspect_commits`` are the commits in between (the ones to look at). Improvements
+    are findings too (``kind``); ``status`` is managed by the store (ack, fixed).
+    """
+
+    key: SeriesKey
+    kind: ChangeKind
+    index: int
+    last_good_commit: str
+    first_bad_commit: str
+    suspect_commits: tuple[str, ...]
+    magnitude_pct: float
+    p_value: float
+    mean_before: float
+    mean_after: float
+    spread_before: float
+    spread_after: float
+    unit: str
+    status: RegressionStatus = RegressionStatus.OPEN
+    detected_at: datetime | None = None

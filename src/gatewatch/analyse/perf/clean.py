@@ -18,6 +18,7 @@ NumPy only, vectorised; no loops over points.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,7 @@ def compute_noise_sd(values: FloatArray) -> float:
     if values.size < 3:
         return 0.0
     diffs = np.abs(np.diff(values))
-    robust = float(MAD_TO_SD * np.median(diffs) / np.sqrt(2.0))
+    robust = float(MAD_TO_SD * _median(diffs) / np.sqrt(2.0))
     if robust > 0:
         return robust
     # Over half the differences are 0: quantised values (integer milliseconds) or a
@@ -59,11 +60,24 @@ def compute_rolling_median(values: FloatArray, half_window: int) -> tuple[FloatA
         med = np.full(n, float(np.median(values)))
         mad = np.full(n, float(np.median(np.abs(values - med[0]))))
         return med, mad
-    padded = np.pad(values, half_window, mode="reflect")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, width)
-    med = np.median(windows, axis=1)
-    mad = np.median(np.abs(windows - med[:, None]), axis=1)
+    padded = np.concatenate((values[half_window:0:-1], values, values[-2 : -half_window - 2 : -1]))
+    windows = np.sort(padded[_window_index(n, width)], axis=1)
+    med = windows[:, half_window]
+    mad = np.sort(np.abs(windows - med[:, None]), axis=1)[:, half_window]
     return med, mad
+
+
+def _median(values: FloatArray) -> float:
+    """np.median for 1-D input, without its generic-axis overhead (called per series)."""
+    k = values.size // 2
+    part = np.partition(values, k)
+    return float(part[k]) if values.size % 2 else float((part[k] + part[:k].max()) / 2.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_index(n: int, width: int) -> npt.NDArray[np.int64]:
+    """Row i holds the positions of window i in the padded array (memoised per length)."""
+    return np.arange(n, dtype=np.int64)[:, None] + np.arange(width, dtype=np.int64)[None, :]
 
 
 def compute_cleaned(

@@ -156,7 +156,7 @@ def _select_greedy(tau: IntArray, stat: FloatArray, start: IntArray, end: IntArr
 
 def compute_cusum_profile(values: FloatArray, *, start: int, end: int, min_segment: int) -> FloatArray:
     """Scaled |CUSUM| for every split of ``values[start:end]`` (NaN where not allowed)."""
-    seg = values[start:end] - float(np.mean(values[start:end]))
+    seg = values[start:end] - float(values[start:end].sum()) / (end - start)
     length = seg.size
     csum = np.cumsum(seg)[:-1]
     left_n = np.arange(1, length, dtype=np.float64)

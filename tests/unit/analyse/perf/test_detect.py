@@ -114,11 +114,23 @@ def test_update_equals_full_recompute_on_clear_steps() -> None:
 
 
 def test_update_only_reanalyses_after_last_confirmed_point() -> None:
-    values = _steps([(100, 100.0), (100, 120.0)], seed=4)
+    values = _steps([(60, 100.0), (70, 120.0), (70, 100.0)], seed=4)
     first = compute_change_points(values[:190])
+    assert [c.index for c in first.change_points] == [60, 130]
     updated = update_analysis(first, values[190:])
-    assert updated.analysed_from == first.change_points[-1].index
-    assert updated.change_points[0] == first.change_points[0] or updated.change_points[0].index == 100
+    assert updated.analysed_from == 130
+    assert updated.change_points[0] is first.change_points[0]
+    assert updated.change_points[1].count_after == 70
+
+
+def test_unconfirmed_change_point_is_reanalysed() -> None:
+    values = _steps([(100, 100.0), (100, 120.0)], seed=4)
+    first = compute_change_points(values[:110])
+    updated = update_analysis(first, values[110:115])
+    assert updated.analysed_from == 0
+    assert [c.index for c in updated.change_points] == [
+        c.index for c in compute_change_points(values[:115]).change_points
+    ]
 
 
 def test_update_of_empty_analysis_is_a_full_analysis() -> None:

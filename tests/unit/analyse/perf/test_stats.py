@@ -48,3 +48,21 @@ def test_range_widens_for_a_weak_shift() -> None:
         assert point.kind is ChangeKind.REGRESSION
         ranges.append(point.last_index - point.first_index)
     assert ranges[0] <= 1 < ranges[1]
+
+
+def test_average_ranks_match_scipy() -> None:
+    from scipy.stats import rankdata
+
+    from gatewatch.analyse.perf.stats import _average_ranks
+
+    values = np.asarray([3.0, 1.0, 3.0, 2.0, 3.0, 1.0])
+    ranks, counts = _average_ranks(values)
+    assert ranks.tolist() == rankdata(values).tolist()
+    assert counts.tolist() == [2.0, 1.0, 3.0]
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0, 4.0], [5.0, 5.0], [1e9, 1e9 + 1, 1e9 + 3]])
+def test_spread_is_the_sample_standard_deviation(values: list[float]) -> None:
+    from gatewatch.analyse.perf.stats import _sd
+
+    assert _sd(np.asarray(values)) == pytest.approx(float(np.std(values, ddof=1)))

@@ -1,0 +1,258 @@
+"""All fingerprints compiled into one multi-pattern matcher, run over a log's bytes.
+
+Only each fingerprint's *trigger* phrases (see ``query.compile.compute_triggers``)
+go into the Hyperscan/RE2 database; a line with a trigger hit is then checked
+exactly (tokenised, every atom tested, the whole formula evaluated), so rarer
+long phrases do the scanning and common words never flood the callbacks.
+
+Logs arrive as byte chunks. They are re-cut into blocks at line ends (bounded
+by ``block_bytes``; a line longer than that is scanned in pieces with the same
+line number, so a phrase spanning a piece boundary is missed). ANSI escapes are
+stripped, a trailing CR is dropped, invalid UTF-8 and NUL are separators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from gatewatch.analyse.triage.backends import BackendName, ScanBackend, make_backend
+from gatewatch.analyse.triage.tags import derive_file_tags, file_name_candidates
+from gatewatch.domain.triage import BuildFacts, Fingerprint, Match
+from gatewatch.errors import FingerprintError, QueryError
+from gatewatch.query import analysis
+from gatewatch.query.compile import (
+    CompiledQuery,
+    Const,
+    FieldTest,
+    Formula,
+    MessageAtom,
+    compile_query,
+    evaluate,
+    specialise,
+)
+
+MAX_PATTERNS = 100_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanOptions:
+    """Bounds: block size (memory), evidence text length, matches kept per fingerprint and file."""
+
+    block_bytes: int = 1 << 20
+    max_evidence_chars: int = 500
+    max_matches_per_fingerprint: int = 100
+
+
+@dataclass(slots=True)
+class _Active:
+    """One fingerprint specialised to one file: its residual line formula."""
+
+    index: int
+    formula: Formula
+    default: bool
+    matches: list[Match] = field(default_factory=list)
+    hit_lines: set[int] = field(default_factory=set)
+    recorded: set[int] = field(default_factory=set)
+
+
+def compile_fingerprints(fps: Sequence[Fingerprint], *, backend: BackendName = "auto") -> CompiledMatcher:
+    """Compile every fingerprint into one matcher; a bad query raises ``FingerprintError``."""
+    compiled: list[CompiledQuery] = []
+    for fp in fps:
+        try:
+            compiled.append(compile_query(fp.query))
+        except QueryError as exc:
+            raise FingerprintError(f"bug {fp.bug_id}: {exc}", path=fp.source) from None
+    return CompiledMatcher(tuple(fps), tuple(compiled), backend=backend)
+
+
+class CompiledMatcher:
+    """The compiled fingerprints; ``scan_log`` per file, ``scan_build`` per build."""
+
+    def __init__(
+        self, fps: tuple[Fingerprint, ...], queries: tuple[CompiledQuery, ...], *, backend: BackendName
+    ) -> None:
+        self.fingerprints = fps
+        self.queries = queries
+        regex_ids: dict[bytes, int] = {}
+        # pattern id -> fingerprint indexes whose triggers use it
+        self.owners: list[list[int]] = []
+        for index, query in enumerate(queries):
+            scanned = query.triggers if query.triggers is not None else range(len(query.atoms))
+            for atom_index in scanned:
+                regex = query.atoms[atom_index].regex
+                if regex not in regex_ids:
+                    regex_ids[regex] = len(regex_ids)
+                    self.owners.append([])
+                owners = self.owners[regex_ids[regex]]
+                if index not in owners:
+                    owners.append(index)
+        if len(regex_ids) > MAX_PATTERNS:
+            raise QueryError(f"{len(regex_ids)} patterns, more than {MAX_PATTERNS}")
+        self.patterns: tuple[bytes, ...] = tuple(regex_ids)
+        self.backend: ScanBackend = make_backend(self.patterns, backend)
+
+    def scan_build(self, build: BuildFacts) -> list[Match]:
+        """Matches of build-level fingerprints (no message, tags or filename tests)."""
+        found: list[Match] = []
+        for fp, query in zip(self.fingerprints, self.queries, strict=True):
+            if query.level == "build" and evaluate(
+                query.formula, atom=lambda _: False, test=lambda t: t.accepts_build(build)
+            ):
+                found.append(Match(bug_id=fp.bug_id, build_uuid=build.build_uuid))
+        return found
+
+    def scan_log(
+        self,
+        chunks: Iterable[bytes] | bytes,
+        *,
+        file_name: str,
+        build: BuildFacts,
+        file_tags: tuple[str, ...] = (),
+        options: ScanOptions | None = None,
+    ) -> list[Match]:
+        """Matches of line- and file-level fingerprints in one log file, by line number."""
+        opts = options or ScanOptions()
+        active = self._specialise(
+            file_name=file_name, tags=derive_file_tags(file_name, file_tags), build=build
+        )
+        if not active:
+            return []
+        scan = _FileScan(self, active, file_name=file_name, build=build, options=opts)
+        for block in iter_blocks([chunks] if isinstance(chunks, bytes) else chunks, opts.block_bytes):
+            scan.feed(block)
+        return scan.finish()
+
+    def _specialise(self, *, file_name: str, tags: tuple[str, ...], build: BuildFacts) -> dict[int, _Active]:
+        names = file_name_candidates(file_name)
+
+        def test(t: FieldTest) -> bool:
+            if t.field == "tags":
+                return t.accepts(tags)
+            if t.field == "filename":
+                return t.accepts(names)
+            return t.accepts_build(build)
+
+        active: dict[int, _Active] = {}
+        for index, query in enumerate(self.queries):
+            if query.level == "build":
+                continue
+            residual = specialise(query.formula, test)
+            if residual == Const(False):
+                continue
+            default = evaluate(residual, atom=lambda _: False, test=lambda _: False)
+            active[index] = _Active(index=index, formula=residual, default=default)
+        return active
+
+
+class _FileScan:
+    """The state of scanning one file: line numbers, matches so far."""
+
+    def __init__(
+        self,
+        matcher: CompiledMatcher,
+        active: dict[int, _Active],
+        *,
+        file_name: str,
+        build: BuildFacts,
+        options: ScanOptions,
+    ) -> None:
+        self.matcher = matcher
+        self.active = active
+        self.file_name = file_name
+        self.build_uuid = build.build_uuid
+        self.options = options
+        self.line_base = 1  # number of the first line of the next block
+        self.defaults = [a for a in active.values() if a.default]
+
+    def feed(self, block: bytes) -> None:
+        block = analysis.strip_ansi(block)
+        by_line: dict[int, tuple[int, set[int]]] = {}
+        hits = self.matcher.backend.scan(block)
+        if hits:
+            hits.sort(key=lambda h: h[1])
+            line, pos = 0, 0
+            for pattern_id, end in hits:
+                line += block.count(b"\n", pos, max(pos, end - 1))
+                pos = max(pos, end - 1)
+                if line not in by_line:
+                    by_line[line] = (block.rfind(b"\n", 0, end) + 1, set())
+                by_line[line][1].update(self.matcher.owners[pattern_id])
+        for local, (start, owners) in sorted(by_line.items()):
+            self._check_line(_line_at(block, start), self.line_base + local, owners)
+        if self.defaults:
+            self._default_lines(block)
+        self.line_base += block.count(b"\n")
+
+    def _check_line(self, text: str, number: int, owners: set[int]) -> None:
+        tokens = analysis.tokenize(text)
+        for index in sorted(owners):
+            act = self.active.get(index)
+            if act is None:
+                continue
+            act.hit_lines.add(number)
+            atoms = self.matcher.queries[index].atoms
+
+            def atom(i: int, atoms: tuple[MessageAtom, ...] = atoms) -> bool:
+                return atoms[i].test(tokens)
+
+            if evaluate(act.formula, atom=atom, test=lambda _: False):
+                self._record(act, number, text)
+
+    def _default_lines(self, block: bytes) -> None:
+        """Fingerprints true on a line without hits: every such line matches."""
+        limit = self.options.max_matches_per_fingerprint
+        for act in self.defaults:
+            start, number = 0, self.line_base
+            while start < len(block) and len(act.matches) < limit:
+                if number not in act.hit_lines:
+                    self._record(act, number, _line_at(block, start))
+                end = block.find(b"\n", start)
+                if end < 0:
+                    break
+                start, number = end + 1, number + 1
+
+    def _record(self, act: _Active, number: int, text: str) -> None:
+        if len(act.matches) >= self.options.max_matches_per_fingerprint:
+            return
+        if number in act.recorded:
+            return  # a long line scanned in pieces
+        act.recorded.add(number)
+        act.matches.append(
+            Match(
+                bug_id=self.matcher.fingerprints[act.index].bug_id,
+                build_uuid=self.build_uuid,
+                file_name=self.file_name,
+                line_number=number,
+                text=text[: self.options.max_evidence_chars],
+            )
+        )
+
+    def finish(self) -> list[Match]:
+        found: list[Match] = []
+        for act in self.active.values():
+            found.extend(act.matches)
+        return sorted(found, key=lambda m: (m.line_number, m.bug_id))
+
+
+def _line_at(block: bytes, start: int) -> str:
+    end = block.find(b"\n", start)
+    return analysis.decode_line(block[start : end if end >= 0 else len(block)])
+
+
+def iter_blocks(chunks: Iterable[bytes], block_bytes: int) -> Iterator[bytes]:
+    """Re-cut arbitrary chunks into blocks that end at a newline (or at ``block_bytes``)."""
+    pending = bytearray()
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for start in range(0, len(view), block_bytes):
+            pending += view[start : start + block_bytes]
+            if len(pending) < block_bytes:
+                continue
+            cut = pending.rfind(b"\n")
+            cut = len(pending) if cut < 0 else cut + 1
+            yield bytes(pending[:cut])
+            del pending[:cut]
+    if pending:
+        yield bytes(pending)

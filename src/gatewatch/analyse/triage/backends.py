@@ -101,7 +101,7 @@ class Re2Backend:
         if self._empty or not data:
             return []
         found: list[tuple[int, int]] = []
-        for pattern_id in self._set.Match(data):
+        for pattern_id in self._set.Match(data) or ():
             found.extend((pattern_id, m.end()) for m in self._compiled[pattern_id].finditer(data))
         return found
 

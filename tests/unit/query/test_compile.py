@@ -79,7 +79,8 @@ def test_compute_triggers(formula: object, triggers: set[int] | None) -> None:
 
 def test_unknown_fields_match_nothing_with_a_warning() -> None:
     compiled = compile_query('message:"a" AND NOT build_foo:"x"')
-    assert compiled.warnings and "build_foo" in compiled.warnings[0]
+    assert compiled.warnings
+    assert "build_foo" in compiled.warnings[0]
     assert evaluate(compiled.formula, atom=lambda _: True, test=lambda _: True)
 
 

@@ -81,7 +81,6 @@ def render_change_comment(verdicts: Sequence[Verdict], stats: TriageStats | None
         VerdictKind.UNKNOWN: 0,
         VerdictKind.KNOWN_BUG: 1,
         VerdictKind.INFRA: 2,
-        VerdictKind.NOT_FAILED: 3,
     }
     failed = [v for v in verdicts if v.kind in order]
     if not failed:

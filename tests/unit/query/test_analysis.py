@@ -69,7 +69,16 @@ def test_decode_line_replaces_invalid_utf8_and_drops_cr() -> None:
     assert analysis.decode_line(b"ab\xffc\r") == "ab\ufffdc"
 
 
-def test_phrase_regex_escapes_everything_but_lowercase_ascii_words() -> None:
-    regex = analysis.phrase_regex(("java.io", "x"))
-    assert regex == rb"\bjava\x2eio" + analysis.SEPARATOR + rb"x\b"
-    assert not analysis.phrase_regex(("é",)).startswith(rb"\b")
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        (("java.io", "x"), rb"java\x2eio" + analysis.SEPARATOR + rb"x"),
+        (("a", "bb", "cccc", "d", "eeeee"), rb"bb" + analysis.SEPARATOR + rb"cccc"),
+        (("é",), rb"\xc3\xa9"),
+        (("a_b",), rb"a_b"),
+    ],
+)
+def test_phrase_regex_keeps_the_longest_adjacent_pair_escaped(
+    tokens: tuple[str, ...], expected: bytes
+) -> None:
+    assert analysis.phrase_regex(tokens) == expected

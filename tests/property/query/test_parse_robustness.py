@@ -1,0 +1,50 @@
+"""Any text either parses and compiles, or fails with a QueryError that has a position."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatewatch.errors import QueryError
+from gatewatch.query.compile import compile_query
+
+PIECES = [
+    "message:",
+    "tags:",
+    '"',
+    "\\",
+    "(",
+    ")",
+    " AND ",
+    " OR ",
+    "NOT ",
+    "+",
+    "-",
+    "*",
+    "?",
+    "~",
+    "^",
+    "[",
+    "]",
+    "{",
+    "}",
+    "/",
+    ":",
+    "word",
+    "é",
+    " ",
+    "x y",
+    "TO",
+]
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40))
+def test_malformed_queries_raise_query_error_with_position(text: str) -> None:
+    try:
+        compiled = compile_query(text)
+    except QueryError as exc:
+        assert exc.position is None or 0 <= exc.position <= len(text)
+        str(exc)
+    else:
+        assert compiled.level in ("line", "file", "build")

@@ -32,6 +32,7 @@ MESSAGE_FIELDS = frozenset({"message", "module", "loglevel"})
 FILE_FIELDS = frozenset({"tags", "filename"})
 MAX_PHRASE_TOKENS = 256
 MAX_PATTERN_BYTES = 8_192
+MAX_WILDCARDS = 16
 
 Level = Literal["line", "file", "build"]
 
@@ -175,6 +176,8 @@ class _Builder:
     def message_atom(self, clause: Clause) -> MessageAtom:
         if clause.kind == "wildcard":
             glob = analysis.fold(clause.text)
+            if sum(glob.count(c) for c in "*?") > MAX_WILDCARDS:
+                raise self.fail(clause, f"more than {MAX_WILDCARDS} wildcards in one term")
             if analysis.wildcard_literal_length(glob) < analysis.MIN_WILDCARD_LITERAL:
                 raise self.fail(clause, "a message wildcard needs at least 2 literal characters")
             return MessageAtom(glob=glob, regex=self.checked(clause, analysis.glob_regex(glob)))

@@ -40,11 +40,17 @@ PIECES = [
 
 @settings(derandomize=True, max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40))
-def test_malformed_queries_raise_query_error_with_position(text: str) -> None:
+def _outcome(text: str) -> str | QueryError:
     try:
-        compiled = compile_query(text)
+        return compile_query(text).level
     except QueryError as exc:
-        assert exc.position is None or 0 <= exc.position <= len(text)
-        str(exc)
+        return exc
+
+
+def test_malformed_queries_raise_query_error_with_position(text: str) -> None:
+    result = _outcome(text)
+    if isinstance(result, QueryError):
+        assert result.position is None or 0 <= result.position <= len(text)
+        assert result.message
     else:
-        assert compiled.level in ("line", "file", "build")
+        assert result in ("line", "file", "build")

@@ -102,6 +102,7 @@ def test_specialise_folds_field_tests() -> None:
         ("message:*", "2 literal"),
         ("message:a*", "2 literal"),
         ('message:"' + " ".join(["w"] * 300) + '"', "more than 256"),
+        ("message:" + "ab*" * 20, "more than 16 wildcards"),
     ],
 )
 def test_bad_message_clauses_are_refused_with_position(query: str, words: str) -> None:

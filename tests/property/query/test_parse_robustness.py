@@ -38,8 +38,6 @@ PIECES = [
 ]
 
 
-@settings(derandomize=True, max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40))
 def _outcome(text: str) -> str | QueryError:
     try:
         return compile_query(text).level
@@ -47,6 +45,8 @@ def _outcome(text: str) -> str | QueryError:
         return exc
 
 
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join) | st.text(max_size=40))
 def test_malformed_queries_raise_query_error_with_position(text: str) -> None:
     result = _outcome(text)
     if isinstance(result, QueryError):

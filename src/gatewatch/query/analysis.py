@@ -24,8 +24,8 @@ _LETTER = r"[^\W\d_]"
 _JOIN = rf"(?:(?<={_LETTER})[.'’:·](?={_LETTER})|(?<=\d)[.'’,;](?=\d))"
 _TOKEN = re.compile(rf"\w+(?:{_JOIN}\w+)*")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-# The body of an ANSI escape after its ESC: CSI (colours, cursor), OSC (titles), or one character.
-_ANSI_BODY = re.compile(rb"\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[@-Z\\-_]")
+# An ANSI escape: CSI (colours, cursor), OSC (titles) or a two-character one; never spans a newline.
+_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 # Between two tokens of a line there is at least one non-word character (any
 # byte but an ASCII letter, digit or ``_``) and never a newline.
@@ -34,6 +34,7 @@ SEPARATOR = rb"[^a-z0-9_\n]+"
 _TOKEN_BYTE = rb"[^\s]"
 MIN_WILDCARD_LITERAL = 2
 PREFILTER_WINDOW = 2
+LONG_TOKEN_CHARS = 14
 
 
 def fold(text: str) -> str:
@@ -50,13 +51,7 @@ def strip_ansi(data: bytes) -> bytes:
     """Remove ANSI escape sequences (colours, cursor moves); never removes newlines."""
     if b"\x1b" not in data:
         return data
-    parts = data.split(b"\x1b")
-    out = [parts[0]]
-    match = _ANSI_BODY.match
-    for part in parts[1:]:
-        found = match(part)
-        out.append(part[found.end() :] if found else b"\x1b" + part)
-    return b"".join(out)
+    return _ANSI.sub(b"", data)
 
 
 def decode_line(data: bytes) -> str:
@@ -125,11 +120,15 @@ def _is_ascii_word(char: str) -> bool:
 def phrase_regex(tokens: tuple[str, ...], window: int = PREFILTER_WINDOW) -> bytes:
     """A prefilter pattern that matches every line containing the token sequence.
 
-    It is the ``window`` adjacent tokens with the most characters (the rarest,
-    as a rule), joined by ``SEPARATOR``: a superset of the phrase, which
-    Hyperscan scans fastest as short literal runs (no ``\\b``, no long chains
-    of classes). Lines it matches are confirmed with ``contains_phrase``.
+    A superset of the phrase that Hyperscan scans fast: the phrase's longest
+    token alone when it has ``LONG_TOKEN_CHARS`` or more (a pure literal, rare
+    in logs: ``openstackapiexception``), else the ``window`` adjacent tokens with
+    the most characters joined by ``SEPARATOR`` (no ``\\b``, no long chains of
+    classes). Lines it matches are confirmed with ``contains_phrase``.
     """
+    longest = max(tokens, key=len)
+    if len(longest) >= LONG_TOKEN_CHARS and window < len(tokens):
+        return _literal(longest)
     count = min(window, len(tokens))
     start = max(range(len(tokens) - count + 1), key=lambda i: sum(len(t) for t in tokens[i : i + count]))
     return SEPARATOR.join(_literal(t) for t in tokens[start : start + count])

@@ -76,6 +76,7 @@ def test_decode_line_replaces_invalid_utf8_and_drops_cr() -> None:
         (("a", "bb", "cccc", "d", "eeeee"), rb"bb" + analysis.SEPARATOR + rb"cccc"),
         (("é",), rb"\xc3\xa9"),
         (("a_b",), rb"a_b"),
+        (("x", "openstackapiexception", "not"), rb"openstackapiexception"),
     ],
 )
 def test_phrase_regex_keeps_the_longest_adjacent_pair_escaped(

@@ -252,17 +252,41 @@ def _line_at(block: bytes, start: int) -> str:
 
 
 def iter_blocks(chunks: Iterable[bytes], block_bytes: int) -> Iterator[bytes]:
-    """Re-cut arbitrary chunks into blocks that end at a newline (or at ``block_bytes``)."""
-    pending = bytearray()
+    """Re-cut arbitrary chunks into blocks of about ``block_bytes`` that end at a newline.
+
+    Small chunks are gathered; a block is cut at the last newline of the piece that
+    fills it (one copy; none when a lone piece already ends at a newline). A line
+    with no newline in twice ``block_bytes`` is given in pieces, so memory stays
+    bounded (about three blocks).
+    """
+    parts: list[bytes] = []
+    size = 0
     for chunk in chunks:
-        view = memoryview(chunk)
-        for start in range(0, len(view), block_bytes):
-            pending += view[start : start + block_bytes]
-            if len(pending) < block_bytes:
+        for piece in (chunk,) if len(chunk) <= block_bytes else _pieces(chunk, block_bytes):
+            parts.append(piece)
+            size += len(piece)
+            if size < block_bytes:
                 continue
-            cut = pending.rfind(b"\n")
-            cut = len(pending) if cut < 0 else cut + 1
-            yield bytes(pending[:cut])
-            del pending[:cut]
-    if pending:
-        yield bytes(pending)
+            cut = piece.rfind(b"\n") + 1
+            if cut == 0:
+                if size >= 2 * block_bytes:  # a gigantic line: give what we have
+                    yield _join(parts)
+                    parts, size = [], 0
+                continue
+            if len(parts) == 1 and cut == len(piece):
+                yield piece
+            else:
+                yield b"".join([*parts[:-1], memoryview(piece)[:cut]])
+            rest = piece[cut:]
+            parts, size = ([rest] if rest else []), len(rest)
+    if parts:
+        yield _join(parts)
+
+
+def _join(parts: list[bytes]) -> bytes:
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _pieces(chunk: bytes, size: int) -> Iterator[bytes]:
+    for start in range(0, len(chunk), size):
+        yield chunk[start : start + size]

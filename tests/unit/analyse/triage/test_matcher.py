@@ -132,7 +132,10 @@ def test_patterns_are_shared_between_fingerprints() -> None:
     [
         ([b"a\nb\nc"], 100, [b"a\nb\nc"]),
         ([b"aa\nbb\ncc\n"], 4, [b"aa\n", b"bb\n", b"cc\n"]),
-        ([b"aaaaaaaaa"], 4, [b"aaaa", b"aaaa", b"a"]),
+        ([b"aaaaaaaaa"], 4, [b"aaaaaaaa", b"a"]),
+        ([b"aaaaa", b"a\nb"], 4, [b"aaaaaa\n", b"b"]),
+        ([b"a\n", b"b\n", b"c\nd"], 4, [b"a\nb\n", b"c\nd"]),
+        ([b"abc\n"], 4, [b"abc\n"]),
         ([], 4, []),
     ],
 )

@@ -9,7 +9,22 @@ from gatewatch.analyse.triage.matcher import ScanOptions, compile_fingerprints
 from gatewatch.domain.triage import BuildFacts, Fingerprint
 from support.query_reference import reference_lines
 
-WORDS = ["error", "Failed", "java.io", "io", "x_y", "1.5", "don't", "hw:pmem", "1,000", "é", "ÉTÉ", "a"]
+WORDS = [
+    "error",
+    "Failed",
+    "OpenStackApiException",
+    "java.lang.InterruptedException",
+    "java.io",
+    "io",
+    "x_y",
+    "1.5",
+    "don't",
+    "hw:pmem",
+    "1,000",
+    "é",
+    "ÉTÉ",
+    "a",
+]
 PUNCT = [" ", "  ", ".", ":", ", ", "-", "/", "'", "\t", "\x00", "\x1b[31m", "→", "\r"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gatewatch.analyse.triage.tags import derive_file_tags, file_name_candidates
 from gatewatch.domain.triage import BuildFacts
-from gatewatch.query.analysis import contains_glob_token, decode_line, fold, glob_match, strip_ansi, tokenize
+from gatewatch.query.analysis import blank_ansi, contains_glob_token, decode_line, fold, glob_match, tokenize
 from gatewatch.query.parse import And, Clause, MatchAll, Node, Not, Or, parse_query
 
 MESSAGE_FIELDS = {"message", "module", "loglevel"}
@@ -58,7 +58,7 @@ def reference_lines(
         lines.pop()
     found = []
     for number, raw in enumerate(lines, start=1):
-        tokens = tokenize(decode_line(strip_ansi(raw)))
+        tokens = tokenize(decode_line(blank_ansi(raw)))
         if _holds(node, tokens, tags, names, build):
             found.append(number)
     return found

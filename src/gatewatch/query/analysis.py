@@ -30,6 +30,11 @@ _ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)
 # Between two tokens of a line there is at least one non-word character (any
 # byte but an ASCII letter, digit or ``_``) and never a newline.
 SEPARATOR = rb"[^a-z0-9_\n]+"
+# The same where ANSI escapes may occur: they separate tokens too (see ``blank_ansi``).
+ANSI_SEPARATOR = (
+    rb"(?:[^a-z0-9_\n]|\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    rb"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\x5c)?|\x1b[\x40-\x5a\x5c-\x5f])+"
+)
 # A character inside a token (for ``*``/``?`` in a term): never white space.
 _TOKEN_BYTE = rb"[^\s]"
 MIN_WILDCARD_LITERAL = 2
@@ -48,10 +53,27 @@ def tokenize(text: str) -> list[str]:
 
 
 def strip_ansi(data: bytes) -> bytes:
-    """Remove ANSI escape sequences (colours, cursor moves); never removes newlines."""
+    """Remove ANSI escape sequences (colours, cursor moves), for display; never removes newlines."""
     if b"\x1b" not in data:
         return data
     return _ANSI.sub(b"", data)
+
+
+def blank_ansi(data: bytes) -> bytes:
+    """Replace each ANSI escape sequence by a space: for matching, an escape separates tokens."""
+    if b"\x1b" not in data:
+        return data
+    return _ANSI.sub(b" ", data)
+
+
+def line_tokens(raw: bytes) -> list[str]:
+    """The tokens of one raw log line (ANSI escapes separate, CR dropped, bad UTF-8 replaced)."""
+    return tokenize(decode_line(blank_ansi(raw)))
+
+
+def ansi_aware(regex: bytes) -> bytes:
+    """``regex`` with every ``SEPARATOR`` also accepting ANSI escapes (ours never contain it otherwise)."""
+    return regex.replace(SEPARATOR, ANSI_SEPARATOR)
 
 
 def decode_line(data: bytes) -> str:
@@ -113,10 +135,6 @@ def _literal(text: str) -> bytes:
     return bytes(out)
 
 
-def _is_ascii_word(char: str) -> bool:
-    return char.isascii() and (char.isalnum() or char == "_")
-
-
 def phrase_regex(tokens: tuple[str, ...], window: int = PREFILTER_WINDOW) -> bytes:
     """A prefilter pattern that matches every line containing the token sequence.
 
@@ -145,9 +163,7 @@ def glob_regex(pattern: str) -> bytes:
             parts.append(_TOKEN_BYTE + b"{1,4}")
         else:
             parts.append(_literal(char))
-    left = rb"\b" if pattern[0] not in "*?" and _is_ascii_word(pattern[0]) else b""
-    right = rb"\b" if pattern[-1] not in "*?" and _is_ascii_word(pattern[-1]) else b""
-    return left + b"".join(parts) + right
+    return b"".join(parts)
 
 
 def wildcard_literal_length(pattern: str) -> int:

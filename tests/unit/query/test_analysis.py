@@ -65,6 +65,12 @@ def test_strip_ansi_removes_escapes_but_not_newlines(data: bytes, expected: byte
     assert analysis.strip_ansi(data) == expected
 
 
+def test_ansi_escapes_separate_tokens() -> None:
+    assert analysis.blank_ansi(b"a\x1b[1mb\x1b[0m.c") == b"a b .c"
+    assert analysis.line_tokens(b"\x1b[31mERROR\x1b[0mboom\r") == ["error", "boom"]
+    assert analysis.ansi_aware(analysis.phrase_regex(("a", "b"))) == b"a" + analysis.ANSI_SEPARATOR + b"b"
+
+
 def test_decode_line_replaces_invalid_utf8_and_drops_cr() -> None:
     assert analysis.decode_line(b"ab\xffc\r") == "ab\ufffdc"
 

@@ -7,8 +7,10 @@ long phrases do the scanning and common words never flood the callbacks.
 
 Logs arrive as byte chunks. They are re-cut into blocks at line ends (bounded
 by ``block_bytes``; a line longer than that is scanned in pieces with the same
-line number, so a phrase spanning a piece boundary is missed). ANSI escapes are
-stripped, a trailing CR is dropped, invalid UTF-8 and NUL are separators.
+line number, so a phrase spanning a piece boundary is missed). ANSI escapes
+separate tokens (a block containing ESC is scanned with a second database whose
+separators accept them, so no block is rewritten), a trailing CR is dropped,
+invalid UTF-8 and NUL are separators; evidence text has the escapes removed.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ class CompiledMatcher:
             raise QueryError(f"{len(regex_ids)} patterns, more than {MAX_PATTERNS}")
         self.patterns: tuple[bytes, ...] = tuple(regex_ids)
         self.backend: ScanBackend = make_backend(self.patterns, backend)
+        # blocks with ESC bytes are scanned with separators that also accept ANSI escapes
+        self.ansi_backend: ScanBackend = make_backend(
+            [analysis.ansi_aware(p) for p in self.patterns], backend
+        )
 
     def scan_build(self, build: BuildFacts) -> list[Match]:
         """Matches of build-level fingerprints (no message, tags or filename tests)."""
@@ -170,9 +176,9 @@ class _FileScan:
         self.defaults = [a for a in active.values() if a.default]
 
     def feed(self, block: bytes) -> None:
-        block = analysis.strip_ansi(block)
         by_line: dict[int, tuple[int, set[int]]] = {}
-        hits = self.matcher.backend.scan(block)
+        backend = self.matcher.ansi_backend if b"\x1b" in block else self.matcher.backend
+        hits = backend.scan(block)
         if hits:
             hits.sort(key=lambda h: h[1])
             line, pos = 0, 0
@@ -183,13 +189,13 @@ class _FileScan:
                     by_line[line] = (block.rfind(b"\n", 0, end) + 1, set())
                 by_line[line][1].update(self.matcher.owners[pattern_id])
         for local, (start, owners) in sorted(by_line.items()):
-            self._check_line(_line_at(block, start), self.line_base + local, owners)
+            self._check_line(_raw_line_at(block, start), self.line_base + local, owners)
         if self.defaults:
             self._default_lines(block)
         self.line_base += count_newlines(block)
 
-    def _check_line(self, text: str, number: int, owners: set[int]) -> None:
-        tokens = analysis.tokenize(text)
+    def _check_line(self, raw: bytes, number: int, owners: set[int]) -> None:
+        tokens = analysis.line_tokens(raw)
         for index in sorted(owners):
             act = self.active.get(index)
             if act is None:
@@ -201,7 +207,7 @@ class _FileScan:
                 return atoms[i].test(tokens)
 
             if evaluate(act.formula, atom=atom, test=lambda _: False):
-                self._record(act, number, text)
+                self._record(act, number, _display(raw))
 
     def _default_lines(self, block: bytes) -> None:
         """Fingerprints true on a line without hits: every such line matches."""
@@ -210,7 +216,7 @@ class _FileScan:
             start, number = 0, self.line_base
             while start < len(block) and len(act.matches) < limit:
                 if number not in act.hit_lines:
-                    self._record(act, number, _line_at(block, start))
+                    self._record(act, number, _display(_raw_line_at(block, start)))
                 end = block.find(b"\n", start)
                 if end < 0:
                     break
@@ -246,9 +252,13 @@ def count_newlines(block: bytes) -> int:
     return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE))
 
 
-def _line_at(block: bytes, start: int) -> str:
+def _raw_line_at(block: bytes, start: int) -> bytes:
     end = block.find(b"\n", start)
-    return analysis.decode_line(block[start : end if end >= 0 else len(block)])
+    return block[start : end if end >= 0 else len(block)]
+
+
+def _display(raw: bytes) -> str:
+    return analysis.decode_line(analysis.strip_ansi(raw))
 
 
 def iter_blocks(chunks: Iterable[bytes], block_bytes: int) -> Iterator[bytes]:

@@ -276,6 +276,9 @@ def iter_blocks(chunks: Iterable[bytes], block_bytes: int) -> Iterator[bytes]:
             parts.append(piece)
             size += len(piece)
             if size < block_bytes:
+                if size >= block_bytes // 2 and piece.endswith(b"\n"):  # big enough, and ends a line
+                    yield _join(parts)
+                    parts, size = [], 0
                 continue
             cut = piece.rfind(b"\n") + 1
             if cut == 0:

@@ -134,8 +134,10 @@ def test_patterns_are_shared_between_fingerprints() -> None:
         ([b"aa\nbb\ncc\n"], 4, [b"aa\n", b"bb\n", b"cc\n"]),
         ([b"aaaaaaaaa"], 4, [b"aaaaaaaa", b"a"]),
         ([b"aaaaa", b"a\nb"], 4, [b"aaaaaa\n", b"b"]),
-        ([b"a\n", b"b\n", b"c\nd"], 4, [b"a\nb\n", b"c\nd"]),
+        ([b"a\n", b"b\n", b"c\nd"], 4, [b"a\n", b"b\n", b"c\nd"]),
         ([b"abc\n"], 4, [b"abc\n"]),
+        ([b"ab\n", b"cd\n"], 8, [b"ab\n", b"cd\n"]),
+        ([b"a\n", b"b\n", b"c"], 8, [b"a\nb\nc"]),
         ([], 4, []),
     ],
 )

@@ -136,8 +136,9 @@ def test_patterns_are_shared_between_fingerprints() -> None:
         ([b"aaaaa", b"a\nb"], 4, [b"aaaaaa\n", b"b"]),
         ([b"a\n", b"b\n", b"c\nd"], 4, [b"a\n", b"b\n", b"c\nd"]),
         ([b"abc\n"], 4, [b"abc\n"]),
-        ([b"ab\n", b"cd\n"], 8, [b"ab\n", b"cd\n"]),
-        ([b"a\n", b"b\n", b"c"], 8, [b"a\nb\nc"]),
+        ([b"ab\n", b"cd\n", b"e"], 8, [b"ab\ncd\n", b"e"]),
+        ([b"abcd\n", b"e"], 8, [b"abcd\n", b"e"]),
+        ([b"a\n", b"b"], 8, [b"a\nb"]),
         ([], 4, []),
     ],
 )

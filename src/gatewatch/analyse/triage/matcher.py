@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -133,6 +134,20 @@ class CompiledMatcher:
             scan.feed(block)
         return scan.finish()
 
+    def scan_lines(
+        self,
+        lines: Iterable[str | bytes],
+        *,
+        file_name: str,
+        build: BuildFacts,
+        file_tags: tuple[str, ...] = (),
+    ) -> list[Match]:
+        """``scan_log`` over lines given one by one (without their newlines)."""
+        data = (line.encode("utf-8") if isinstance(line, str) else line for line in lines)
+        return self.scan_log(
+            (line + b"\n" for line in data), file_name=file_name, build=build, file_tags=file_tags
+        )
+
     def _specialise(self, *, file_name: str, tags: tuple[str, ...], build: BuildFacts) -> dict[int, _Active]:
         names = file_name_candidates(file_name)
 
@@ -179,20 +194,21 @@ class _FileScan:
         by_line: dict[int, tuple[int, set[int]]] = {}
         backend = self.matcher.ansi_backend if b"\x1b" in block else self.matcher.backend
         hits = backend.scan(block)
+        newlines: np.ndarray[Any, Any] | None = None
         if hits:
-            hits.sort(key=lambda h: h[1])
-            line, pos = 0, 0
-            for pattern_id, end in hits:
-                line += block.count(b"\n", pos, max(pos, end - 1))
-                pos = max(pos, end - 1)
+            newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == _NEWLINE)
+            # a match's last byte is end - 1; its line is the number of newlines before it
+            lines = np.searchsorted(newlines, [end - 1 for _, end in hits]).tolist()
+            for (pattern_id, _end), line in zip(hits, lines, strict=True):
                 if line not in by_line:
-                    by_line[line] = (block.rfind(b"\n", 0, end) + 1, set())
+                    start = int(newlines[line - 1]) + 1 if line else 0
+                    by_line[line] = (start, set())
                 by_line[line][1].update(self.matcher.owners[pattern_id])
         for local, (start, owners) in sorted(by_line.items()):
             self._check_line(_raw_line_at(block, start), self.line_base + local, owners)
         if self.defaults:
             self._default_lines(block)
-        self.line_base += count_newlines(block)
+        self.line_base += len(newlines) if newlines is not None else count_newlines(block)
 
     def _check_line(self, raw: bytes, number: int, owners: set[int]) -> None:
         tokens = analysis.line_tokens(raw)

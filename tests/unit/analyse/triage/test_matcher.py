@@ -89,6 +89,14 @@ def test_chunking_does_not_change_line_numbers() -> None:
     assert _lines(whole) == _lines(chunked) == [("ping", 501)]
 
 
+def test_scan_lines_numbers_lines_given_one_by_one() -> None:
+    matcher = compile_fingerprints(FPS)
+    found = matcher.scan_lines(
+        ["ok", b"x", "[Fail] Couldn't ping server"], file_name="job-output.txt", build=BUILD
+    )
+    assert _lines(found) == [("ping", 3)]
+
+
 def test_fingerprint_without_phrases_matches_every_line_of_its_files() -> None:
     matcher = compile_fingerprints([Fingerprint(bug_id="f", query='tags:console AND NOT message:"fine"')])
     found = matcher.scan_log(b"fine\nbad\nfine\nworse", file_name="job-output.txt", build=BUILD)

@@ -6,6 +6,8 @@ same case-insensitive regex gatewatch uses (tokens joined by non-word
 separators), and times, interleaved (A B A B ...), the median of:
 
 * ripgrep ``rg -i -c --no-unicode -j1 -f patterns.txt`` (lines matching any pattern),
+* ripgrep over gatewatch's own prefilter patterns (``rg-prefilters``: what rg would
+  do in gatewatch's place, before the exact per-line check),
 * raw Hyperscan over the same patterns (one database, block mode, 1 MiB blocks),
 * gatewatch's matcher (``compile_fingerprints`` + ``scan_log``) with all 91
   fingerprints: the complete answer (which fingerprint matched which line, AND /
@@ -208,9 +210,19 @@ def main(argv: list[str] | None = None) -> int:
     def gatewatch_scan() -> int:
         return len(matcher.scan_log(blocks, file_name="job-output.txt", build=build))
 
-    times: dict[str, list[Timing]] = {"ripgrep": [], "hyperscan-raw": [], "gatewatch": []}
+    times: dict[str, list[Timing]] = {
+        "ripgrep": [],
+        "rg-prefilters": [],
+        "hyperscan-raw": [],
+        "gatewatch": [],
+    }
     counts: dict[str, object] = {}
-    runs: list[tuple[str, Callable[[], object]]] = [("ripgrep", lambda: run_ripgrep(pattern_file, text))]
+    prefilter_file = WORK / "prefilters.txt"
+    prefilter_file.write_bytes(b"\n".join(matcher.patterns) + b"\n")
+    runs: list[tuple[str, Callable[[], object]]] = [
+        ("ripgrep", lambda: run_ripgrep(pattern_file, text)),
+        ("rg-prefilters", lambda: run_ripgrep(prefilter_file, text)),
+    ]
     if raw is not None:
         runs.append(("hyperscan-raw", lambda: run_raw_hyperscan(raw, blocks)))
     runs.append(("gatewatch", gatewatch_scan))

@@ -146,21 +146,7 @@ def _fingerprint_stats(
 ) -> FingerprintStats:
     counts = [b for b in window if b.voting or fp.allow_nonvoting or fp.infra]
     hit = [b for b in counts if _hits(verdicts.get(b.uuid), fp.bug_id)]
-    hourly = [0] * 24
-    daily = [0] * days
-    for b in hit:
-        age = now - (build_time(b) or now)
-        if age < timedelta(hours=24):
-            hourly[23 - int(age // timedelta(hours=1))] += 1
-        daily[max(0, days - 1 - int(age // timedelta(days=1)))] += 1
-    runs_per_job = Counter(b.job_name for b in counts)
-    hits_per_job: dict[str, int] = defaultdict(int)
-    for b in hit:
-        hits_per_job[b.job_name] += 1
-    jobs = sorted(
-        (JobRace(job_name=j, rate=compute_rate(n, runs_per_job[j])) for j, n in hits_per_job.items()),
-        key=lambda r: (-r.rate.fraction, r.job_name),
-    )
+    hourly, daily = _buckets(hit, now=now, days=days)
     times = [t for b in hit if (t := build_time(b)) is not None]
     return FingerprintStats(
         bug_id=fp.bug_id,
@@ -170,12 +156,34 @@ def _fingerprint_stats(
         builds_hit_24h=sum(hourly),
         hits_hourly=tuple(hourly),
         hits_daily=tuple(daily),
-        jobs=tuple(jobs),
+        jobs=_job_races(counts, hit),
         failure_share=compute_rate(len(hit), failed),
         wasted_node_hours=sum((b.duration_s or 0.0) for b in hit) / 3600.0,
         gate_resets=sum(1 for b in hit if b.voting and b.pipeline in GATE_PIPELINES),
         last_seen=max(times) if times else None,
     )
+
+
+def _buckets(hit: list[Build], *, now: datetime, days: int) -> tuple[list[int], list[int]]:
+    """Hits per hour over the last 24 h and per day over ``days``, oldest first."""
+    hourly = [0] * 24
+    daily = [0] * days
+    for b in hit:
+        age = now - (build_time(b) or now)
+        if age < timedelta(hours=24):
+            hourly[23 - int(age // timedelta(hours=1))] += 1
+        daily[max(0, days - 1 - int(age // timedelta(days=1)))] += 1
+    return hourly, daily
+
+
+def _job_races(counts: list[Build], hit: list[Build]) -> tuple[JobRace, ...]:
+    """Race percentage per job the bug hit, highest first."""
+    runs_per_job = Counter(b.job_name for b in counts)
+    hits_per_job: dict[str, int] = defaultdict(int)
+    for b in hit:
+        hits_per_job[b.job_name] += 1
+    races = (JobRace(job_name=j, rate=compute_rate(n, runs_per_job[j])) for j, n in hits_per_job.items())
+    return tuple(sorted(races, key=lambda r: (-r.rate.fraction, r.job_name)))
 
 
 def rank_by_impact(stats: Sequence[FingerprintStats]) -> list[FingerprintStats]:

@@ -166,7 +166,7 @@ def run_raw_hyperscan(backend: HyperscanBackend, blocks: list[bytes]) -> int:
     return sum(len(backend.scan(b)) for b in blocks)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -175,82 +175,72 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--size-mb", type=int, default=None, help="text size (default 210, quick 24)")
     parser.add_argument("--repeat", type=int, default=None, help="interleaved repetitions (default 3)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _prepare_text(size_mb: int, seed: int) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    text = WORK / f"ci-logs-{size_mb}mb-seed{seed}.txt"
+    if not text.exists():
+        print(f"generating {size_mb} MB of CI log text into {text} ...")
+        generate(text, size_mb * MB, seed, message_phrases())
+    return text
+
+
+def _compare(
+    runs: list[tuple[str, Callable[[], object]]], *, size: int, repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Run every contender ``repeat`` times, interleaved (A B C A B C ...); print MB/s."""
+    times: dict[str, list[Timing]] = {name: [] for name, _ in runs}
+    results: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, fn in runs:
+            timing, results[name] = time_it(fn)
+            times[name].append(timing)
+    speeds = {k: _speeds(size, v) for k, v in times.items()}
+    print("  (MB/s by CPU time, which a loaded shared machine distorts least; wall-clock in brackets)")
+    for name, (cpu_speed, wall_speed) in speeds.items():
+        what = f"median of {repeat}; result {results[name]}"
+        print(f"  {name:14s} {cpu_speed:8.1f} MB/s  [{wall_speed:7.1f}]  {what}")
+    return speeds
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
     if shutil.which("rg") is None:
         print("ripgrep (rg) is not installed: apt-get install -y ripgrep  (or cargo install ripgrep)")
         return 2
     if not hyperscan_available():
         print("note: hyperscan is not importable; gatewatch falls back to RE2")
-    size_mb = args.size_mb or (24 if args.quick else 210)
     repeat = args.repeat or (1 if args.quick else 3)
-    WORK.mkdir(parents=True, exist_ok=True)
-    phrases = message_phrases()
-    fps = [
-        parse_fingerprint(p.read_text(encoding="utf-8"), path=str(p)) for p in sorted(QUERIES.glob("*.yaml"))
-    ]
-    regexes = full_phrase_regexes(fps)
-    text = WORK / f"ci-logs-{size_mb}mb-seed{args.seed}.txt"
-    if not text.exists():
-        print(f"generating {size_mb} MB of CI log text into {text} ...")
-        generate(text, size_mb * MB, args.seed, phrases)
+    text = _prepare_text(args.size_mb or (24 if args.quick else 210), args.seed)
     size = text.stat().st_size
-    pattern_file = WORK / "patterns.txt"
-    pattern_file.write_bytes(b"\n".join(regexes) + b"\n")
-    rg_version = subprocess.run(
-        ["rg", "--version"], capture_output=True, text=True, check=False
-    ).stdout.split("\n")[0]
-    print(f"text: {size / MB:.1f} MB, {len(phrases)} message phrases -> {len(regexes)} distinct regexes")
-    print(f"peer: {rg_version}")
-
-    blocks = read_blocks(text)
+    files = sorted(QUERIES.glob("*.yaml"))
+    fps = [parse_fingerprint(p.read_text(encoding="utf-8"), path=str(p)) for p in files]
+    regexes = full_phrase_regexes(fps)
     matcher = compile_fingerprints(fps)
-    raw = HyperscanBackend(regexes) if hyperscan_available() else None
+    (WORK / "patterns.txt").write_bytes(b"\n".join(regexes) + b"\n")
+    (WORK / "prefilters.txt").write_bytes(b"\n".join(matcher.patterns) + b"\n")
+    version = subprocess.run(["rg", "--version"], capture_output=True, text=True, check=False)
+    rg_version = version.stdout.split("\n")[0]
+    print(f"text: {size / MB:.1f} MB, {len(message_phrases())} message phrases -> {len(regexes)} regexes")
+    print(f"peer: {rg_version}")
+    blocks = read_blocks(text)
     build = BuildFacts(build_uuid="bench", build_name="tempest-full", build_status="FAILURE")
-
-    def gatewatch_scan() -> int:
-        return len(matcher.scan_log(blocks, file_name="job-output.txt", build=build))
-
-    times: dict[str, list[Timing]] = {
-        "ripgrep": [],
-        "rg-prefilters": [],
-        "hyperscan-raw": [],
-        "gatewatch": [],
-    }
-    counts: dict[str, object] = {}
-    prefilter_file = WORK / "prefilters.txt"
-    prefilter_file.write_bytes(b"\n".join(matcher.patterns) + b"\n")
     runs: list[tuple[str, Callable[[], object]]] = [
-        ("ripgrep", lambda: run_ripgrep(pattern_file, text)),
-        ("rg-prefilters", lambda: run_ripgrep(prefilter_file, text)),
+        ("ripgrep", lambda: run_ripgrep(WORK / "patterns.txt", text)),
+        ("rg-prefilters", lambda: run_ripgrep(WORK / "prefilters.txt", text)),
     ]
-    if raw is not None:
+    if hyperscan_available():
+        raw = HyperscanBackend(regexes)
         runs.append(("hyperscan-raw", lambda: run_raw_hyperscan(raw, blocks)))
-    runs.append(("gatewatch", gatewatch_scan))
-    for _ in range(repeat):
-        for name, fn in runs:  # interleaved: A B C A B C ...
-            timing, counts[name] = time_it(fn)
-            times[name].append(timing)
-    speeds = {k: _speeds(size, v) for k, v in times.items() if v}
-    print("  (MB/s by CPU time, which a loaded shared machine distorts least; wall-clock in brackets)")
-    for name, (cpu_speed, wall_speed) in speeds.items():
-        print(
-            f"  {name:14s} {cpu_speed:8.1f} MB/s  [{wall_speed:7.1f}]  "
-            f"median of {len(times[name])}; result {counts[name]}"
-        )
+    runs.append(("gatewatch", lambda: len(matcher.scan_log(blocks, file_name="job-output.txt", build=build))))
+    speeds = _compare(runs, size=size, repeat=repeat)
     ratio = speeds["gatewatch"][0] / speeds["ripgrep"][0]
     wall_ratio = speeds["gatewatch"][1] / speeds["ripgrep"][1]
-    print(
-        f"  ratio gatewatch / ripgrep: {ratio:.2f}x by CPU time, {wall_ratio:.2f}x wall-clock "
-        "(target >= 1.0x)"
-    )
+    print(f"  ratio gatewatch / ripgrep: {ratio:.2f}x by CPU time, {wall_ratio:.2f}x wall (target >= 1.0x)")
     rescan = measure_rescan(text, matcher, build, repeat)
-    print(
-        f"re-scan of zstd blobs: {rescan['mb_per_s']:.1f} MB of log text per CPU-second "
-        f"[{rescan['mb_per_s_wall']:.1f} wall] "
-        f"({rescan['mb_per_s'] * 60 / 1000:.1f} GB/min; target >= 200 MB/s); "
-        f"decompression alone {rescan['decompress_mb_per_s']:.1f} MB/s; "
-        f"compressed {rescan['compressed_bytes'] / MB:.1f} MB"
-    )
+    _print_rescan(rescan)
     if args.json:
         record = {
             "benchmark": "matching",
@@ -269,6 +259,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def _print_rescan(rescan: dict[str, float]) -> None:
+    print(
+        f"re-scan of zstd blobs: {rescan['mb_per_s']:.1f} MB of log text per CPU-second "
+        f"[{rescan['mb_per_s_wall']:.1f} wall] "
+        f"({rescan['mb_per_s'] * 60 / 1000:.1f} GB/min; target >= 200 MB/s); "
+        f"decompression alone {rescan['decompress_mb_per_s']:.1f} MB/s; "
+        f"compressed {rescan['compressed_bytes'] / MB:.1f} MB"
+    )
 
 
 def _speeds(size: int, timings: list[Timing]) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gatewatch.analyse.triage.tags import derive_file_tags, file_name_candidates
 from gatewatch.domain.triage import BuildFacts
 from gatewatch.query.analysis import blank_ansi, contains_glob_token, decode_line, fold, glob_match, tokenize
+from gatewatch.query.compile import canonical_field
 from gatewatch.query.parse import And, Clause, MatchAll, Node, Not, Or, parse_query
 
 MESSAGE_FIELDS = {"message", "module", "loglevel"}
@@ -32,17 +33,18 @@ def _holds(
         return any(_holds(c, tokens, tags, names, build) for c in node.children)
     if isinstance(node, Not):
         return not _holds(node.child, tokens, tags, names, build)
-    if node.field in MESSAGE_FIELDS:
+    field = canonical_field(node.field)
+    if field in MESSAGE_FIELDS:
         if node.kind == "wildcard":
             return contains_glob_token(tokens, fold(node.text))
         phrase = tokenize(node.text)
         n = len(phrase)
         return any(tokens[i : i + n] == phrase for i in range(len(tokens) - n + 1))
-    if node.field == "tags":
+    if field == "tags":
         return _value_matches(node, tags)
-    if node.field == "filename":
+    if field == "filename":
         return _value_matches(node, names)
-    value = build.value(node.field)
+    value = build.value(field)
     return value is not None and _value_matches(node, (value,))
 
 

@@ -79,6 +79,8 @@ class BuildFacts:
 
     def value(self, field: str) -> str | None:
         """The value of a build-level field, or None if ``field`` is not one."""
+        if field == "build_short_uuid":
+            return self.build_uuid[:7]
         if field in BUILD_FIELDS:
             text: str = getattr(self, field)
             return text
@@ -88,6 +90,7 @@ class BuildFacts:
 BUILD_FIELDS: frozenset[str] = frozenset(
     {
         "build_uuid",
+        "build_short_uuid",
         "build_name",
         "build_status",
         "build_queue",

@@ -13,6 +13,9 @@ Fields fall in three levels:
 * file: ``tags`` (the file's names and aliases) and ``filename``,
 * build: ``build_name``, ``build_status``, ``voting``... (``BUILD_FIELDS``).
 
+Old Logstash names (``@message``, ``@tags``, ``@fields.build_status``) are read
+as the current ones.
+
 A field gatewatch does not know matches nothing (as in Elasticsearch, where the
 field would be missing), with a warning.
 """
@@ -157,7 +160,8 @@ class _Builder:
         return self.clause(node)
 
     def clause(self, clause: Clause) -> Formula:
-        name = clause.field
+        name = canonical_field(clause.field)
+        clause = Clause(field=name, kind=clause.kind, text=clause.text, position=clause.position)
         if name in MESSAGE_FIELDS:
             return Atom(self.add(self.message_atom(clause)))
         if name in FILE_FIELDS or name in BUILD_FIELDS:
@@ -195,6 +199,13 @@ class _Builder:
 
     def fail(self, clause: Clause, message: str, hint: str = "") -> QueryError:
         return QueryError(message, query=self.text, position=clause.position, hint=hint)
+
+
+def canonical_field(name: str) -> str:
+    """Field names of 2013-era Logstash indexes (``@message``, ``@fields.build_name``) as today's."""
+    if name.startswith("@fields."):
+        return name.removeprefix("@fields.")
+    return name.removeprefix("@")
 
 
 def _any_test(formula: Formula, pred: Callable[[FieldTest], bool]) -> bool:

@@ -111,6 +111,27 @@ def test_bad_message_clauses_are_refused_with_position(query: str, words: str) -
     assert info.value.position is not None
 
 
+@pytest.mark.parametrize(
+    ("query", "level"),
+    [
+        ('@message:"x" AND @fields.build_status:"FAILURE"', "line"),
+        ('@tags:"console.html"', "file"),
+        ("build_short_uuid:abc1234", "build"),
+        ('loglevel:"CRITICAL" AND message:"Address already in use" AND tags:"screen-key.txt"', "line"),
+        ('tags:"console.html" AND message:"download.py\\", line 495"', "line"),
+    ],
+)
+def test_historical_query_forms_compile_without_warnings(query: str, level: str) -> None:
+    compiled = compile_query(query)
+    assert (compiled.level, compiled.warnings) == (level, ())
+
+
+def test_short_uuid_is_the_uuid_prefix() -> None:
+    compiled = compile_query("build_short_uuid:abc1234")
+    facts = BuildFacts(build_uuid="abc1234ffff")
+    assert evaluate(compiled.formula, atom=lambda _: False, test=lambda t: t.accepts_build(facts))
+
+
 def test_field_tests_compare_exact_values_and_globs() -> None:
     compiled = compile_query("build_name:tempest-* AND voting:1")
     yes = BuildFacts(build_name="tempest-full", voting="1")

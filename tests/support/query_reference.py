@@ -13,7 +13,7 @@ from gatewatch.query.analysis import blank_ansi, contains_glob_token, decode_lin
 from gatewatch.query.compile import canonical_field
 from gatewatch.query.parse import And, Clause, MatchAll, Node, Not, Or, parse_query
 
-MESSAGE_FIELDS = {"message", "module", "loglevel"}
+MESSAGE_FIELDS = {"message", "module", "loglevel", "syslog_program"}
 
 
 def _value_matches(clause: Clause, values: tuple[str, ...]) -> bool:

@@ -8,8 +8,8 @@ means "this line does not contain x".
 
 Fields fall in three levels:
 
-* line: ``message`` (and ``module``/``loglevel``, which Logstash extracted from
-  the line; we test them as message phrases),
+* line: ``message`` (and ``module``/``loglevel``/``syslog_program``, which
+  Logstash extracted from the line; we test them as message phrases),
 * file: ``tags`` (the file's names and aliases) and ``filename``,
 * build: ``build_name``, ``build_status``, ``voting``... (``BUILD_FIELDS``).
 
@@ -31,7 +31,7 @@ from gatewatch.errors import QueryError
 from gatewatch.query import analysis
 from gatewatch.query.parse import And, Clause, MatchAll, Node, Not, Or, parse_query
 
-MESSAGE_FIELDS = frozenset({"message", "module", "loglevel"})
+MESSAGE_FIELDS = frozenset({"message", "module", "loglevel", "syslog_program"})
 FILE_FIELDS = frozenset({"tags", "filename"})
 MAX_PHRASE_TOKENS = 256
 MAX_PATTERN_BYTES = 8_192

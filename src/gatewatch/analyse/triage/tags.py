@@ -25,9 +25,15 @@ def derive_file_tags(file_name: str, extra: tuple[str, ...] = ()) -> tuple[str, 
 
 
 def file_name_candidates(file_name: str) -> tuple[str, ...]:
-    """Values ``filename:`` compares with: the path and its base name (with and without ``.gz``)."""
+    """Values ``filename:`` compares with, each also without ``.gz``.
+
+    The path, its base name, and the path from its last ``logs/`` folder on
+    (``logs/screen-n-cpu.txt``: how devstack-gate's logs were named).
+    """
     base = file_name.rsplit("/", 1)[-1]
     names = [file_name, base]
-    if base.endswith(".gz"):
-        names.append(base[:-3])
+    at = file_name.rfind("logs/")
+    if at >= 0 and (at == 0 or file_name[at - 1] == "/"):
+        names.append(file_name[at:])
+    names += [n[:-3] for n in names if n.endswith(".gz")]
     return tuple(dict.fromkeys(n for n in names if n))

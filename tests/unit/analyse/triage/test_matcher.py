@@ -152,3 +152,54 @@ def test_patterns_are_shared_between_fingerprints() -> None:
 )
 def test_iter_blocks_cuts_at_newlines(chunks: list[bytes], block: int, expected: list[bytes]) -> None:
     assert list(iter_blocks(chunks, block)) == expected
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="needs Hyperscan")
+def test_backends_agree_on_the_real_fingerprints() -> None:
+    from pathlib import Path
+
+    from gatewatch.ingest.sources.fingerprints import load_fingerprints
+
+    fps = load_fingerprints(Path(__file__).resolve().parents[3] / "data" / "elastic-recheck-queries")
+    hs = compile_fingerprints(fps, backend="hyperscan")
+    re2 = compile_fingerprints(fps, backend="re2")
+    lines = []
+    for query in hs.queries:  # every fingerprint's phrases on one line, then each phrase alone
+        lines.append(" : ".join(" ".join(a.tokens) or a.glob for a in query.atoms))
+        lines.extend(" ".join(a.tokens).upper() for a in query.atoms)
+    data = ("\n".join(lines) + "\n").encode()
+    for name in ("job-output.txt", "screen-n-cpu.txt", "syslog.txt"):
+        found_hs = hs.scan_log(data, file_name=name, build=BUILD)
+        assert found_hs == re2.scan_log(data, file_name=name, build=BUILD)
+        assert found_hs  # the planted phrases are found
+    console = {m.bug_id for m in hs.scan_log(data, file_name="job-output.txt", build=BUILD)}
+    assert len(console) >= 60
+
+
+def test_every_real_fingerprint_matches_a_line_made_of_its_phrases() -> None:
+    from pathlib import Path
+
+    from gatewatch.ingest.sources.fingerprints import load_fingerprints
+
+    fps = load_fingerprints(Path(__file__).resolve().parents[3] / "data" / "elastic-recheck-queries")
+    matcher = compile_fingerprints(fps)
+    lines = [" : ".join(" ".join(a.tokens) for a in q.atoms) for q in matcher.queries]
+    data = ("\n".join(lines) + "\n").encode()
+    facts = BuildFacts(
+        build_uuid="b",
+        build_name="neutron-fullstack",
+        build_branch="master",
+        build_node="ubuntu-bionic",
+        project="openstack/python-openstackclient",
+    )
+    files = {tag for fp in fps for tag in _quoted_tags(fp.query)} | {"job-output.txt"}
+    found = {m.bug_id for name in files for m in matcher.scan_log(data, file_name=name, build=facts)}
+    # 1410969 needs build_queue:"gate"; 1686542 excludes a phrase that the line holds (NOT)
+    assert sorted(fp.bug_id for fp in fps if fp.bug_id not in found) == ["1410969", "1686542"]
+    gate = BuildFacts(build_uuid="b", build_queue="gate")
+    assert "1410969" in {m.bug_id for m in matcher.scan_log(data, file_name="job-output.txt", build=gate)}
+
+
+def _quoted_tags(query: str) -> list[str]:
+    parts = query.split('tags:"')[1:]
+    return [p.split('"', 1)[0] for p in parts]

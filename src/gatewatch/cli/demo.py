@@ -44,10 +44,10 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
       gatewatch demo              # >= 20,000 builds, >= 1,000,000 test results
       gatewatch demo --small      # seconds
     """
-    options = DemoOptions(seed=seed, small=small, **({"days": days} if days else {}))
+    options = DemoOptions(seed=seed, small=small, days=days)
     data_dir = out or app.settings.home / "demo-data"
     with progress_bar(enabled=not as_json) as progress:
-        task = progress.add_task("demo: generate + ingest", total=options.days, detail="")
+        task = progress.add_task("demo: generate + ingest", total=options.day_count, detail="")
 
         def on_day(day: int, total: IngestSummary) -> None:
             progress.update(

@@ -49,27 +49,23 @@ def ingest(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
 
 
 def print_summary(summary: IngestSummary) -> None:
-    """The human summary: counts, then every rejected file with its reason."""
+    """The human summary: counts, then every skipped and rejected file with its reason."""
     console = Console()
-    table = Table(
-        "units", "builds", "runs", "test results", "failures", "logs", "samples", "unchanged", "rejected"
-    )
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                summary.units,
-                summary.builds,
-                summary.runs,
-                summary.test_results,
-                summary.failures,
-                summary.log_files,
-                summary.benchmark_samples,
-                summary.unchanged,
-                len(summary.rejected),
-            )
-        )
-    )
+    table = Table(show_header=False, box=None, pad_edge=False)
+    rows = [
+        ("units read", summary.units),
+        ("builds stored", summary.builds),
+        ("runs stored", summary.runs),
+        ("test results", summary.test_results),
+        ("failed results", summary.failures),
+        ("log files", summary.log_files),
+        ("benchmark samples", summary.benchmark_samples),
+        ("unchanged (already stored)", summary.unchanged),
+        ("skipped (not result files)", len(summary.skipped)),
+        ("rejected", len(summary.rejected)),
+    ]
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
     console.print(table)
     for skipped in summary.skipped:
         console.print(

@@ -21,6 +21,7 @@ from gatewatch.domain.logs import LogFile
 from gatewatch.domain.perf import BenchmarkSample
 from gatewatch.domain.results import Run
 from gatewatch.errors import IngestError
+from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks
 from gatewatch.ingest.builds import parse_build_record
 from gatewatch.ingest.detect import FileKind, detect_format
 from gatewatch.ingest.gotest import parse_gotest
@@ -271,9 +272,16 @@ def _strip_compression(name: str) -> str:
 
 
 def _parse_benchmarks(data: bytes, origin: str, build: Build | None) -> list[BenchmarkSample]:
-    from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks  # noqa: PLC0415
-
-    context = BenchContext.from_build(build) if build is not None else BenchContext()
+    """Benchmark samples; a build supplies project, commit, time and node label as defaults."""
+    if build is None:
+        return parse_benchmarks(data, source=origin, context=BenchContext(project=""))
+    context = BenchContext(
+        project=build.project,
+        commit_sha=build.commit_sha,
+        timestamp=build.start_time,
+        environment=build.node_label,
+        build_uuid=build.uuid,
+    )
     return parse_benchmarks(data, source=origin, context=context)
 
 

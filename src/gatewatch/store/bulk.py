@@ -30,7 +30,9 @@ def executemany_fast(
     """Insert ``rows`` (dicts with the same keys: column names) into ``table``.
 
     ``ignore_conflicts`` skips rows that violate a unique constraint (ON
-    CONFLICT DO NOTHING; on PostgreSQL via COPY into a temporary table).
+    CONFLICT DO NOTHING; on PostgreSQL via COPY into a temporary table, then
+    inserted in column order so that concurrent writers take row locks in the
+    same order and cannot deadlock; callers put the unique key first).
     """
     if not rows:
         return
@@ -88,6 +90,7 @@ def _copy_postgresql(
                 copy.write_row(values)
         if ignore_conflicts:
             cursor.execute(
-                f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {target} ON CONFLICT DO NOTHING'
+                f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {target} '
+                f"ORDER BY {columns} ON CONFLICT DO NOTHING"
             )
             cursor.execute(f"TRUNCATE {target}")

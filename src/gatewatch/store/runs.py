@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
 from gatewatch.store import schema as t
+from gatewatch.store.builds import insert_returning_id
 from gatewatch.store.bulk import executemany_fast
 from gatewatch.store.convert import (
     UNSTORABLE,
@@ -178,7 +179,10 @@ class RunRepository:
             "properties": dump_pairs(run.properties),
             "warnings": dump_strings(run.warnings),
         }
-        run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
+        run_pk = insert_returning_id(self._conn, t.run, values)
+        if run_pk is None:  # a concurrent writer saved the same content hash meanwhile: replace it
+            self._delete_hash(run.content_hash)
+            run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
         if run.results:
             results = clean_results(run.results)
             keys = [test_key(r.test_id) for r in results]
@@ -188,9 +192,11 @@ class RunRepository:
         return run_pk
 
     def _delete_hash(self, content_hash: str) -> None:
-        old = select(t.run.c.id).where(t.run.c.content_hash == content_hash)
-        self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
-        self._conn.execute(delete(t.run).where(t.run.c.content_hash == content_hash))
+        query = select(t.run.c.id).where(t.run.c.content_hash == content_hash).with_for_update()
+        old = list(self._conn.execute(query).scalars())
+        if old:
+            self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
+            self._conn.execute(delete(t.run).where(t.run.c.id.in_(old)))
 
     def _build_start(self, build_pk: int | None) -> datetime | None:
         if build_pk is None:
@@ -268,8 +274,11 @@ def _run_from_row(row: Row[Any], results: tuple[TestResult, ...]) -> Run:
     )
 
 
+HistoryRow = tuple[TestResult, str | None, int]  # (result, build uuid or None, run pk)
+
+
 class TestRepository:
-    """Per-test history across runs (what health and triage read)."""
+    """Test results across runs (what health and triage read)."""
 
     __test__ = False  # not a pytest test class
 
@@ -278,29 +287,57 @@ class TestRepository:
 
     def history(
         self, test_id: str, *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[TestResult, str | None, int]]:
+    ) -> list[HistoryRow]:
         """Every attempt of ``test_id`` as (result, build uuid or None, run pk), oldest first.
 
         The window is ``since <= timestamp < until`` on the attempt's start (else
         its run's, else its build's); attempts without any time are left out
-        when a window is given.
+        when a window is given. Served by the (test, timestamp) index.
         """
         pk = self._conn.execute(
             select(t.test.c.id).where(t.test.c.test_key == test_key(clean_text(test_id)))
         ).scalar()
         if pk is None:
             return []
-        tr = t.test_result
-        query = (
-            _select_results()
-            .add_columns(t.build.c.uuid.label("build_uuid"))
-            .join(t.run, t.run.c.id == tr.c.run_id)
-            .outerjoin(t.build, t.build.c.id == t.run.c.build_id)
-            .where(tr.c.test_pk == pk)
-        )
-        if since is not None:
-            query = query.where(tr.c.timestamp >= since)
-        if until is not None:
-            query = query.where(tr.c.timestamp < until)
-        query = query.order_by(tr.c.timestamp.asc().nulls_first(), tr.c.id)
+        query = _select_history(since, until).where(t.test_result.c.test_pk == pk)
+        return self._rows(query)
+
+    def results(
+        self,
+        *,
+        job_name: str | None = None,
+        project: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[HistoryRow]:
+        """Attempts of every test in a window, optionally of one job and/or project, oldest first.
+
+        The same rows and window rule as ``history``; for roll-ups over many
+        tests (pass rates per job, flaky-test lists).
+        """
+        query = _select_history(since, until)
+        if job_name is not None:
+            query = query.where(t.build.c.job_name == job_name)
+        if project is not None:
+            project_ids = select(t.project.c.id).where(t.project.c.name == project)
+            query = query.where(t.build.c.project_id.in_(project_ids))
+        return self._rows(query.limit(limit))
+
+    def _rows(self, query: Any) -> list[HistoryRow]:
         return [(result_from_row(row), row.build_uuid, row.run_id) for row in self._conn.execute(query)]
+
+
+def _select_history(since: datetime | None, until: datetime | None) -> Any:
+    tr = t.test_result
+    query = (
+        _select_results()
+        .add_columns(t.build.c.uuid.label("build_uuid"))
+        .join(t.run, t.run.c.id == tr.c.run_id)
+        .outerjoin(t.build, t.build.c.id == t.run.c.build_id)
+    )
+    if since is not None:
+        query = query.where(tr.c.timestamp >= since)
+    if until is not None:
+        query = query.where(tr.c.timestamp < until)
+    return query.order_by(tr.c.timestamp.asc().nulls_first(), tr.c.id)

@@ -93,7 +93,7 @@ def test_ingest_records_make_units_idempotent(store: Store) -> None:
 
 def test_concurrent_writers_all_land(empty_store_url: str, tmp_path: Path) -> None:
     """Four processes open a fresh store at once (racing to migrate it) and write builds, some the same."""
-    workers, per_worker = 4, 5
+    workers, per_worker = 4, 3
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     procs = [

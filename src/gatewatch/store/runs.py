@@ -40,6 +40,7 @@ from gatewatch.store.convert import (
 
 IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
 KEYS_PER_QUERY = 50_000
+TEST_COLUMNS = ("test_key", "test_id", "suite", "classname", "name")  # unique key first (lock order)
 
 
 class _Test(NamedTuple):
@@ -89,17 +90,10 @@ def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequenc
     found = _select_tests(conn, list(first))
     missing = [key for key in first if key not in found]
     rows = [
-        {
-            "test_key": key,
-            "test_id": first[key].test_id,
-            "suite": first[key].suite,
-            "classname": first[key].classname,
-            "name": first[key].name,
-        }
-        for key in missing
+        (key, first[key].test_id, first[key].suite, first[key].classname, first[key].name) for key in missing
     ]
     if rows:
-        executemany_fast(conn, t.test, rows, ignore_conflicts=True)
+        executemany_fast(conn, t.test, TEST_COLUMNS, rows, ignore_conflicts=True)
         found.update(_select_tests(conn, missing))
     return found
 
@@ -123,6 +117,24 @@ def _select_tests(conn: Connection, keys: Sequence[str]) -> dict[str, _Test]:
     return found
 
 
+RESULT_COLUMNS = (
+    "run_id",
+    "test_pk",
+    "attempt",
+    "outcome",
+    "duration_s",
+    "started_at",
+    "timestamp",
+    "suite",
+    "classname",
+    "name",
+    "message",
+    "traceback",
+    "worker",
+    "properties",
+)
+
+
 def _result_rows(
     results: Sequence[TestResult],
     keys: Sequence[str],
@@ -130,27 +142,28 @@ def _result_rows(
     run_pk: int,
     tests: dict[str, _Test],
     fallback: datetime | None,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """Rows for ``RESULT_COLUMNS``; suite/classname/name are NULL when equal to the test row's."""
     rows = []
     for key, r in zip(keys, results, strict=True):
         test = tests[key]
         rows.append(
-            {
-                "run_id": run_pk,
-                "test_pk": test.pk,
-                "attempt": r.attempt,
-                "outcome": r.outcome.value,
-                "duration_s": r.duration_s,
-                "started_at": r.started_at,
-                "timestamp": r.started_at or fallback,
-                "suite": None if r.suite == test.suite else r.suite,
-                "classname": None if r.classname == test.classname else r.classname,
-                "name": None if r.name == test.name else r.name,
-                "message": r.message,
-                "traceback": r.traceback,
-                "worker": r.worker,
-                "properties": dump_pairs(r.properties) if r.properties else None,
-            }
+            (
+                run_pk,
+                test.pk,
+                r.attempt,
+                r.outcome.value,
+                r.duration_s,
+                r.started_at,
+                r.started_at or fallback,
+                None if r.suite == test.suite else r.suite,
+                None if r.classname == test.classname else r.classname,
+                None if r.name == test.name else r.name,
+                r.message,
+                r.traceback,
+                r.worker,
+                dump_pairs(r.properties) if r.properties else None,
+            )
         )
     return rows
 
@@ -188,7 +201,7 @@ class RunRepository:
             keys = [test_key(r.test_id) for r in results]
             tests = resolve_tests(self._conn, results, keys)
             rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
-            executemany_fast(self._conn, t.test_result, rows)
+            executemany_fast(self._conn, t.test_result, RESULT_COLUMNS, rows)
         return run_pk
 
     def _delete_hash(self, content_hash: str) -> None:

@@ -16,13 +16,13 @@ replaces the stored run (last save wins), so a re-ingest never duplicates.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import JSON, Connection, Row, Text, any_, bindparam, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Row, delete, insert, select
 
 from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
 from gatewatch.store import schema as t
@@ -43,11 +43,8 @@ KEYS_PER_QUERY = 50_000
 TEST_COLUMNS = ("test_key", "test_id", "suite", "classname", "name")  # unique key first (lock order)
 
 
-class _Test(NamedTuple):
-    pk: int
-    suite: str
-    classname: str
-    name: str
+# A stored test as the driver returns it: (test_key, id, suite, classname, name).
+_Test = tuple[str, int, str, str, str]
 
 
 def test_key(test_id: str) -> str:
@@ -99,21 +96,25 @@ def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequenc
 
 
 def _select_tests(conn: Connection, keys: Sequence[str]) -> dict[str, _Test]:
-    """Tests by key, in one statement per 50,000 keys: the keys travel as ONE parameter
-    (a PostgreSQL array, a JSON list on SQLite), so neither side parses or plans
-    thousands of placeholders."""
-    found: dict[str, _Test] = {}
-    cols = (t.test.c.test_key, t.test.c.id, t.test.c.suite, t.test.c.classname, t.test.c.name)
+    """Tests by key, straight from the driver cursor (no Row objects for 20,000 rows).
+
+    The keys travel as ONE parameter (a PostgreSQL array, a JSON list on
+    SQLite), so neither side parses or plans thousands of placeholders.
+    """
+    sql = "SELECT test_key, id, suite, classname, name FROM test WHERE test_key "
     if conn.dialect.name == "postgresql":
-        where = t.test.c.test_key == any_(bindparam("keys", type_=ARRAY(Text)))
+        sql += "= ANY(%s)"
     else:
-        where = t.test.c.test_key.in_(
-            select(func.json_each(bindparam("keys", type_=JSON)).table_valued("value"))
-        )
-    query = select(*cols).where(where)
-    for batch in chunks(keys, KEYS_PER_QUERY):
-        for key, pk, suite, classname, name in conn.execute(query, {"keys": list(batch)}).all():
-            found[key] = _Test(pk, suite, classname, name)
+        sql += "IN (SELECT value FROM json_each(?))"
+    found: dict[str, _Test] = {}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for batch in chunks(keys, KEYS_PER_QUERY):
+            param = list(batch) if conn.dialect.name == "postgresql" else json.dumps(list(batch))
+            cursor.execute(sql, (param,))
+            found.update((row[0], row) for row in cursor.fetchall())
+    finally:
+        cursor.close()
     return found
 
 
@@ -150,15 +151,15 @@ def _result_rows(
         rows.append(
             (
                 run_pk,
-                test.pk,
+                test[1],
                 r.attempt,
                 r.outcome.value,
                 r.duration_s,
                 r.started_at,
                 r.started_at or fallback,
-                None if r.suite == test.suite else r.suite,
-                None if r.classname == test.classname else r.classname,
-                None if r.name == test.name else r.name,
+                None if r.suite == test[2] else r.suite,
+                None if r.classname == test[3] else r.classname,
+                None if r.name == test[4] else r.name,
                 r.message,
                 r.traceback,
                 r.worker,

@@ -154,7 +154,7 @@ def _result_rows(
                 test[1],
                 r.attempt,
                 r.outcome.value,
-                r.duration_s,
+                r.duration_s if r.duration_s == r.duration_s else None,  # NaN -> NULL on both engines
                 r.started_at,
                 r.started_at or fallback,
                 None if r.suite == test[2] else r.suite,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gatewatch.domain.logs import LogFile
 from gatewatch.domain.perf import BenchmarkSample, SeriesKey
+from gatewatch.errors import StoreError
 from gatewatch.store import Store
 from support.stores import T0, log_files, make_build, samples
 
@@ -89,3 +92,17 @@ def test_series_are_ordered_by_time_and_linked_to_builds(store: Store) -> None:
         series = uow.benchmarks.load_series(key)
     assert [s.commit_sha for s in series] == ["c1", "c2", "c3"]
     assert [s.build_uuid for s in series] == ["", "", "perf-1"]
+
+
+@pytest.mark.parametrize(
+    ("value", "per_iteration"), [(math.nan, ()), (math.inf, ()), (1.0, (2.0, -math.inf))]
+)
+def test_non_finite_samples_are_refused_and_nothing_is_stored(
+    store: Store, value: float, per_iteration: tuple[float, ...]
+) -> None:
+    sample = BenchmarkSample(key=SeriesKey(project="p", benchmark="b", metric="m"), value=value, unit="s")
+    good = replace(sample, value=1.0)
+    with pytest.raises(StoreError, match="not a finite number"), store.unit_of_work() as uow:
+        uow.benchmarks.save_many([good, replace(sample, samples=per_iteration)])
+    with store.unit_of_work(readonly=True) as uow:
+        assert uow.benchmarks.series_keys() == []

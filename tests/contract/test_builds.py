@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 
@@ -92,3 +92,19 @@ def test_builds_of_one_buildset_share_it(store: Store) -> None:
         assert uow.builds.get("x1") == first
         assert uow.builds.get("x2") == second
         assert uow.stats.counts()["projects"] == 1
+
+
+def test_times_are_stored_as_utc_and_naive_ones_taken_as_utc(store: Store) -> None:
+    naive = make_build("naive", start_time=datetime(2024, 1, 2, 3, 4, 5, 6), end_time=None)
+    plus_two = make_build(
+        "plus2", start_time=datetime(2024, 1, 2, 5, 4, 5, 6, tzinfo=timezone(timedelta(hours=2)))
+    )
+    with store.unit_of_work() as uow:
+        uow.builds.save(naive)
+        uow.builds.save(plus_two)
+    with store.unit_of_work(readonly=True) as uow:
+        loaded = [uow.builds.get("naive"), uow.builds.get("plus2")]
+    expected = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert [(b.start_time, b.start_time.tzinfo) for b in loaded if b and b.start_time] == [
+        (expected, UTC)
+    ] * 2

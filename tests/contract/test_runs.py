@@ -117,3 +117,26 @@ def test_results_share_test_rows_across_runs(store: Store) -> None:
         uow.runs.save(make_run("two", results=make_results(20)), build_pk=None)
         counts = uow.stats.counts()
     assert (counts["tests"], counts["test_results"]) == (20, 30)
+
+
+def test_results_select_a_window_of_one_job_or_project(store: Store) -> None:
+    table = [("a", "j1", "p1", 0), ("b", "j1", "p2", 1), ("c", "j2", "p1", 2)]
+    with store.unit_of_work() as uow:
+        for uuid, job, project, day in table:
+            build = make_build(uuid, job_name=job, project=project, start_time=T0 + timedelta(days=day))
+            run = make_run(uuid, results=make_results(2), started_at=None)
+            uow.runs.save(
+                replace(run, results=tuple(replace(r, started_at=None) for r in run.results)),
+                build_pk=uow.builds.save(build),
+            )
+    cases = [
+        ({}, ["a", "a", "b", "b", "c", "c"]),
+        ({"job_name": "j1"}, ["a", "a", "b", "b"]),
+        ({"project": "p1"}, ["a", "a", "c", "c"]),
+        ({"job_name": "j1", "since": T0 + timedelta(hours=1)}, ["b", "b"]),
+        ({"until": T0 + timedelta(days=2), "limit": 3}, ["a", "a", "b"]),
+        ({"job_name": "nope"}, []),
+    ]
+    with store.unit_of_work(readonly=True) as uow:
+        for filters, expected in cases:
+            assert [uuid for _, uuid, _ in uow.tests.results(**filters)] == expected, filters  # type: ignore[arg-type]

@@ -29,6 +29,12 @@ def test_opening_an_empty_database_migrates_it_to_head(empty_store_url: str, tmp
             conn.rollback()
 
 
+def test_a_sqlite_store_creates_its_directory(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path}/new/dir/gw.db", blob_dir=tmp_path / "blobs") as store:
+        assert store.current_revision() == head_revision()
+    assert (tmp_path / "new" / "dir" / "gw.db").is_file()
+
+
 def test_upgrade_at_head_is_a_no_op(store: Store) -> None:
     with store.unit_of_work() as uow:
         uow.builds.save(make_build("kept"))
@@ -46,8 +52,14 @@ def test_a_database_from_a_newer_gatewatch_is_refused(empty_store_url: str, tmp_
 
 
 def test_an_unreachable_store_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(StoreError, match="cannot create the directory"):
+        open_store(f"sqlite:///{tmp_path}/a-file/x.db", blob_dir=tmp_path)
+    (tmp_path / "not-a-db.db").write_bytes(b"garbage" * 1000)
     with pytest.raises(StoreError, match="cannot open"):
-        open_store(f"sqlite:///{tmp_path}/no/such/dir/x.db", blob_dir=tmp_path)
+        open_store(f"sqlite:///{tmp_path}/not-a-db.db", blob_dir=tmp_path)
+    with pytest.raises(StoreError, match="invalid store URL"):
+        open_store("::nonsense::", blob_dir=tmp_path)
     with pytest.raises(StoreError, match="unsupported store backend"):
         open_store("mysql://localhost/x", blob_dir=tmp_path)
 
@@ -80,8 +92,8 @@ def test_ingest_records_make_units_idempotent(store: Store) -> None:
 
 
 def test_concurrent_writers_all_land(empty_store_url: str, tmp_path: Path) -> None:
-    """Four processes open a fresh store at once (racing to migrate it) and write builds."""
-    workers, per_worker = 4, 5
+    """Four processes open a fresh store at once (racing to migrate it) and write builds, some the same."""
+    workers, per_worker = 4, 3
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     procs = [
@@ -98,9 +110,9 @@ def test_concurrent_writers_all_land(empty_store_url: str, tmp_path: Path) -> No
     with open_store(empty_store_url, blob_dir=tmp_path / "blobs") as store, store.unit_of_work() as uow:
         counts = uow.stats.counts()
         assert all(uow.ingests.has(f"w{n}-{i}") for n in range(workers) for i in range(per_worker))
-    total = workers * per_worker
+    total = workers * per_worker + per_worker  # own builds plus the shared ones, each saved once
     assert (counts["builds"], counts["runs"], counts["test_results"]) == (total, total, total * 200)
-    assert (counts["projects"], counts["tests"]) == (3, 200)
+    assert (counts["projects"], counts["tests"], counts["ingests"]) == (3, 200, total)
 
 
 def _write_builds(*args: object) -> None:

@@ -162,14 +162,20 @@ samples = st.builds(
 
 # --- child-process workers ------------------------------------------------------------------------
 def write_builds(url: str, blob_dir: str, worker: int, count: int, barrier: Any) -> None:
-    """Open the store (maybe migrating it), wait for the others, then save ``count`` builds."""
+    """Open the store (maybe migrating it), wait for the others, then save builds.
+
+    Each worker saves ``count`` builds of its own and the same ``count``
+    "shared-*" builds as every other worker (same uuids, run hashes and tests),
+    interleaved, to exercise the upsert and ON CONFLICT paths under contention.
+    """
     barrier.wait()
     store = open_store(url, blob_dir=Path(blob_dir))
     for i in range(count):
-        with store.unit_of_work() as uow:
-            build_pk = uow.builds.save(make_build(f"w{worker}-{i}", project=f"project-{i % 3}"))
-            uow.runs.save(make_run(f"w{worker}-{i}", count=200), build_pk=build_pk)
-            uow.ingests.record(f"w{worker}-{i}", source="worker", kind="build")
+        for uuid in (f"w{worker}-{i}", f"shared-{i}"):
+            with store.unit_of_work() as uow:
+                build_pk = uow.builds.save(make_build(uuid, project=f"project-{i % 3}"))
+                uow.runs.save(make_run(uuid, count=200), build_pk=build_pk)
+                uow.ingests.record(uuid, source="worker", kind="build")
     store.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import Connection, Row, delete, insert, select
 
 from gatewatch.domain.logs import LogFile
 from gatewatch.domain.perf import BenchmarkSample, Direction, SeriesKey
+from gatewatch.errors import StoreError
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text, dump_strings, load_strings
 
@@ -55,7 +57,12 @@ class LogRepository:
 
 
 class BenchmarkRepository:
-    """Benchmark samples, grouped into series by ``SeriesKey``."""
+    """Benchmark samples, grouped into series by ``SeriesKey``.
+
+    Values must be finite: SQLite turns NaN into NULL and PostgreSQL's JSON
+    rejects ``Infinity``, so a non-finite sample raises ``StoreError`` instead
+    of being stored differently on each engine.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -95,6 +102,11 @@ class BenchmarkRepository:
 
 
 def _sample_row(sample: BenchmarkSample, build_pk: int | None) -> dict[str, Any]:
+    if not all(math.isfinite(v) for v in (sample.value, *sample.samples)):
+        raise StoreError(
+            f"benchmark sample of {sample.key.render()} at {sample.commit_sha or '?'} is not a finite number",
+            hint="drop NaN/infinite measurements when parsing; the store keeps only finite values",
+        )
     return {
         "project": clean_text(sample.key.project),
         "benchmark": clean_text(sample.key.benchmark),

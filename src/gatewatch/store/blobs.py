@@ -7,8 +7,9 @@ UNCOMPRESSED content, so the same log stored twice takes the space once.
 newline count and a zstd streaming compressor writing to a temporary file in
 ``<blob_dir>/tmp/``, then renames it into place. Memory stays bounded whatever
 the input (a 1 GB log with no newline at all included), and a process killed
-mid-write leaves at most a stray temporary file, never a half blob under a
-final name. Input that is itself gz/xz/zst is decompressed by the caller.
+mid-write leaves at most a stray temporary file (``remove_stale_parts``
+deletes old ones), never a half blob under a final name. Input that is itself
+gz/xz/zst is decompressed by the caller.
 
 Lines are split on ``\\n`` only (a lone ``\\r``, as progress bars write, does
 not start a line); ``line_count`` counts them the same way, a last line without
@@ -23,6 +24,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,20 @@ class BlobStore:
     def save_bytes(self, data: bytes) -> BlobInfo:
         """``save_blob`` for content already in memory."""
         return self.save_blob(io.BytesIO(data))
+
+    def remove_stale_parts(self, *, older_than_s: float = 86_400.0) -> int:
+        """Delete temporary files left by killed writers, if older than ``older_than_s``; returns how many.
+
+        Young ones are left alone: another process may still be writing them.
+        """
+        removed = 0
+        cutoff = time.time() - older_than_s
+        for part in (self.root / "tmp").glob("*.zst.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+        return removed
 
     def open_bytes(self, sha256: str) -> BinaryIO:
         """A streaming reader of the uncompressed content (close it when done)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, delete, insert, select, update
+from sqlalchemy import Connection, Row, Select, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gatewatch.domain.builds import Build, BuildResult
@@ -25,6 +25,18 @@ def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[st
         return
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+
+def insert_returning_id(conn: Connection, table: Table, values: dict[str, Any]) -> int | None:
+    """Insert one row and return its id, or None if it hit a unique constraint (ON CONFLICT DO NOTHING).
+
+    On PostgreSQL the INSERT waits for a concurrent transaction holding the same
+    key, so after None a SELECT sees that transaction's committed row.
+    """
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    pk = conn.execute(statement).scalar()
+    return None if pk is None else int(pk)
 
 
 class Dimensions:
@@ -86,8 +98,15 @@ def delete_build_children(conn: Connection, build_pk: int) -> None:
     conn.execute(delete(t.benchmark_sample).where(t.benchmark_sample.c.build_id == build_pk))
 
 
-def build_pk_of(conn: Connection, uuid: str) -> int | None:
-    pk = conn.execute(select(t.build.c.id).where(t.build.c.uuid == clean_text(uuid))).scalar()
+def build_pk_of(conn: Connection, uuid: str, *, lock: bool = False) -> int | None:
+    """The build's primary key; ``lock`` holds its row until commit (PostgreSQL ``FOR UPDATE``).
+
+    The lock serialises concurrent re-saves of one build, so one transaction's
+    delete of the old children never races another's insert of new ones.
+    (SQLite needs no row lock: ``BEGIN IMMEDIATE`` serialises all writers.)
+    """
+    query = select(t.build.c.id).where(t.build.c.uuid == clean_text(uuid))
+    pk = conn.execute(query.with_for_update() if lock else query).scalar()
     return None if pk is None else int(pk)
 
 
@@ -101,10 +120,14 @@ class BuildRepository:
     def save(self, build: Build, *, content_hash: str = "") -> int:
         """Insert or replace the build with ``build.uuid``; returns its primary key."""
         values = self._row(build, content_hash)
-        pk = build_pk_of(self._conn, build.uuid)
+        pk = build_pk_of(self._conn, build.uuid, lock=True)
         if pk is None:
-            result = self._conn.execute(insert(t.build).values(values).returning(t.build.c.id))
-            return int(result.scalar_one())
+            pk = insert_returning_id(self._conn, t.build, values)
+            if pk is not None:
+                return pk
+            # A concurrent writer inserted the same uuid and committed: replace its build.
+            pk = build_pk_of(self._conn, build.uuid, lock=True)
+            assert pk is not None
         delete_build_children(self._conn, pk)
         self._conn.execute(update(t.build).where(t.build.c.id == pk).values(values))
         return pk

@@ -13,6 +13,7 @@ PostgreSQL: psycopg 3, default READ COMMITTED isolation.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -26,7 +27,10 @@ BEGIN_OPTION = "gatewatch_begin"  # execution option: "IMMEDIATE" (default) or "
 
 
 def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``)."""
+    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+
+    A SQLite file's directory is created if missing; ``postgresql://`` means psycopg 3.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -35,12 +39,24 @@ def create_store_engine(url: str) -> Engine:
         ) from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            _make_parent(Path(parsed.database))
         return _sqlite_engine(url)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     raise StoreError(f"unsupported store backend {backend!r} in {url!r}", hint="use sqlite or postgresql")
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the directory of the SQLite store {path}: {exc.strerror}",
+            hint="choose a writable path for the store",
+        ) from exc
 
 
 def _sqlite_engine(url: str) -> Engine:

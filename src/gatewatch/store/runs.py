@@ -16,16 +16,17 @@ replaces the stored run (last save wins), so a re-ingest never duplicates.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import JSON, Connection, Row, Text, any_, bindparam, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Row, delete, insert, select
 
 from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
 from gatewatch.store import schema as t
+from gatewatch.store.builds import insert_returning_id
 from gatewatch.store.bulk import executemany_fast
 from gatewatch.store.convert import (
     UNSTORABLE,
@@ -39,13 +40,11 @@ from gatewatch.store.convert import (
 
 IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
 KEYS_PER_QUERY = 50_000
+TEST_COLUMNS = ("test_key", "test_id", "suite", "classname", "name")  # unique key first (lock order)
 
 
-class _Test(NamedTuple):
-    pk: int
-    suite: str
-    classname: str
-    name: str
+# A stored test as the driver returns it: (test_key, id, suite, classname, name).
+_Test = tuple[str, int, str, str, str]
 
 
 def test_key(test_id: str) -> str:
@@ -88,38 +87,53 @@ def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequenc
     found = _select_tests(conn, list(first))
     missing = [key for key in first if key not in found]
     rows = [
-        {
-            "test_key": key,
-            "test_id": first[key].test_id,
-            "suite": first[key].suite,
-            "classname": first[key].classname,
-            "name": first[key].name,
-        }
-        for key in missing
+        (key, first[key].test_id, first[key].suite, first[key].classname, first[key].name) for key in missing
     ]
     if rows:
-        executemany_fast(conn, t.test, rows, ignore_conflicts=True)
+        executemany_fast(conn, t.test, TEST_COLUMNS, rows, ignore_conflicts=True)
         found.update(_select_tests(conn, missing))
     return found
 
 
 def _select_tests(conn: Connection, keys: Sequence[str]) -> dict[str, _Test]:
-    """Tests by key, in one statement per 50,000 keys: the keys travel as ONE parameter
-    (a PostgreSQL array, a JSON list on SQLite), so neither side parses or plans
-    thousands of placeholders."""
-    found: dict[str, _Test] = {}
-    cols = (t.test.c.test_key, t.test.c.id, t.test.c.suite, t.test.c.classname, t.test.c.name)
+    """Tests by key, straight from the driver cursor (no Row objects for 20,000 rows).
+
+    The keys travel as ONE parameter (a PostgreSQL array, a JSON list on
+    SQLite), so neither side parses or plans thousands of placeholders.
+    """
+    sql = "SELECT test_key, id, suite, classname, name FROM test WHERE test_key "
     if conn.dialect.name == "postgresql":
-        where = t.test.c.test_key == any_(bindparam("keys", type_=ARRAY(Text)))
+        sql += "= ANY(%s)"
     else:
-        where = t.test.c.test_key.in_(
-            select(func.json_each(bindparam("keys", type_=JSON)).table_valued("value"))
-        )
-    query = select(*cols).where(where)
-    for batch in chunks(keys, KEYS_PER_QUERY):
-        for key, pk, suite, classname, name in conn.execute(query, {"keys": list(batch)}).all():
-            found[key] = _Test(pk, suite, classname, name)
+        sql += "IN (SELECT value FROM json_each(?))"
+    found: dict[str, _Test] = {}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for batch in chunks(keys, KEYS_PER_QUERY):
+            param = list(batch) if conn.dialect.name == "postgresql" else json.dumps(list(batch))
+            cursor.execute(sql, (param,))
+            found.update((row[0], row) for row in cursor.fetchall())
+    finally:
+        cursor.close()
     return found
+
+
+RESULT_COLUMNS = (
+    "run_id",
+    "test_pk",
+    "attempt",
+    "outcome",
+    "duration_s",
+    "started_at",
+    "timestamp",
+    "suite",
+    "classname",
+    "name",
+    "message",
+    "traceback",
+    "worker",
+    "properties",
+)
 
 
 def _result_rows(
@@ -129,27 +143,28 @@ def _result_rows(
     run_pk: int,
     tests: dict[str, _Test],
     fallback: datetime | None,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """Rows for ``RESULT_COLUMNS``; suite/classname/name are NULL when equal to the test row's."""
     rows = []
     for key, r in zip(keys, results, strict=True):
         test = tests[key]
         rows.append(
-            {
-                "run_id": run_pk,
-                "test_pk": test.pk,
-                "attempt": r.attempt,
-                "outcome": r.outcome.value,
-                "duration_s": r.duration_s,
-                "started_at": r.started_at,
-                "timestamp": r.started_at or fallback,
-                "suite": None if r.suite == test.suite else r.suite,
-                "classname": None if r.classname == test.classname else r.classname,
-                "name": None if r.name == test.name else r.name,
-                "message": r.message,
-                "traceback": r.traceback,
-                "worker": r.worker,
-                "properties": dump_pairs(r.properties) if r.properties else None,
-            }
+            (
+                run_pk,
+                test[1],
+                r.attempt,
+                r.outcome.value,
+                r.duration_s if r.duration_s == r.duration_s else None,  # NaN -> NULL on both engines
+                r.started_at,
+                r.started_at or fallback,
+                None if r.suite == test[2] else r.suite,
+                None if r.classname == test[3] else r.classname,
+                None if r.name == test[4] else r.name,
+                r.message,
+                r.traceback,
+                r.worker,
+                dump_pairs(r.properties) if r.properties else None,
+            )
         )
     return rows
 
@@ -178,19 +193,24 @@ class RunRepository:
             "properties": dump_pairs(run.properties),
             "warnings": dump_strings(run.warnings),
         }
-        run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
+        run_pk = insert_returning_id(self._conn, t.run, values)
+        if run_pk is None:  # a concurrent writer saved the same content hash meanwhile: replace it
+            self._delete_hash(run.content_hash)
+            run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
         if run.results:
             results = clean_results(run.results)
             keys = [test_key(r.test_id) for r in results]
             tests = resolve_tests(self._conn, results, keys)
             rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
-            executemany_fast(self._conn, t.test_result, rows)
+            executemany_fast(self._conn, t.test_result, RESULT_COLUMNS, rows)
         return run_pk
 
     def _delete_hash(self, content_hash: str) -> None:
-        old = select(t.run.c.id).where(t.run.c.content_hash == content_hash)
-        self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
-        self._conn.execute(delete(t.run).where(t.run.c.content_hash == content_hash))
+        query = select(t.run.c.id).where(t.run.c.content_hash == content_hash).with_for_update()
+        old = list(self._conn.execute(query).scalars())
+        if old:
+            self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
+            self._conn.execute(delete(t.run).where(t.run.c.id.in_(old)))
 
     def _build_start(self, build_pk: int | None) -> datetime | None:
         if build_pk is None:
@@ -268,8 +288,11 @@ def _run_from_row(row: Row[Any], results: tuple[TestResult, ...]) -> Run:
     )
 
 
+HistoryRow = tuple[TestResult, str | None, int]  # (result, build uuid or None, run pk)
+
+
 class TestRepository:
-    """Per-test history across runs (what health and triage read)."""
+    """Test results across runs (what health and triage read)."""
 
     __test__ = False  # not a pytest test class
 
@@ -278,29 +301,57 @@ class TestRepository:
 
     def history(
         self, test_id: str, *, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[TestResult, str | None, int]]:
+    ) -> list[HistoryRow]:
         """Every attempt of ``test_id`` as (result, build uuid or None, run pk), oldest first.
 
         The window is ``since <= timestamp < until`` on the attempt's start (else
         its run's, else its build's); attempts without any time are left out
-        when a window is given.
+        when a window is given. Served by the (test, timestamp) index.
         """
         pk = self._conn.execute(
             select(t.test.c.id).where(t.test.c.test_key == test_key(clean_text(test_id)))
         ).scalar()
         if pk is None:
             return []
-        tr = t.test_result
-        query = (
-            _select_results()
-            .add_columns(t.build.c.uuid.label("build_uuid"))
-            .join(t.run, t.run.c.id == tr.c.run_id)
-            .outerjoin(t.build, t.build.c.id == t.run.c.build_id)
-            .where(tr.c.test_pk == pk)
-        )
-        if since is not None:
-            query = query.where(tr.c.timestamp >= since)
-        if until is not None:
-            query = query.where(tr.c.timestamp < until)
-        query = query.order_by(tr.c.timestamp.asc().nulls_first(), tr.c.id)
+        query = _select_history(since, until).where(t.test_result.c.test_pk == pk)
+        return self._rows(query)
+
+    def results(
+        self,
+        *,
+        job_name: str | None = None,
+        project: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[HistoryRow]:
+        """Attempts of every test in a window, optionally of one job and/or project, oldest first.
+
+        The same rows and window rule as ``history``; for roll-ups over many
+        tests (pass rates per job, flaky-test lists).
+        """
+        query = _select_history(since, until)
+        if job_name is not None:
+            query = query.where(t.build.c.job_name == job_name)
+        if project is not None:
+            project_ids = select(t.project.c.id).where(t.project.c.name == project)
+            query = query.where(t.build.c.project_id.in_(project_ids))
+        return self._rows(query.limit(limit))
+
+    def _rows(self, query: Any) -> list[HistoryRow]:
         return [(result_from_row(row), row.build_uuid, row.run_id) for row in self._conn.execute(query)]
+
+
+def _select_history(since: datetime | None, until: datetime | None) -> Any:
+    tr = t.test_result
+    query = (
+        _select_results()
+        .add_columns(t.build.c.uuid.label("build_uuid"))
+        .join(t.run, t.run.c.id == tr.c.run_id)
+        .outerjoin(t.build, t.build.c.id == t.run.c.build_id)
+    )
+    if since is not None:
+        query = query.where(tr.c.timestamp >= since)
+    if until is not None:
+        query = query.where(tr.c.timestamp < until)
+    return query.order_by(tr.c.timestamp.asc().nulls_first(), tr.c.id)

@@ -44,7 +44,6 @@ _PG_MIGRATION_LOCK = 0x6761746577  # "gatew": the advisory lock key held while m
 class UnitOfWork:
     """The repositories of one transaction; they never commit themselves."""
 
-    connection: Connection
     ingests: IngestRepository
     builds: BuildRepository
     runs: RunRepository
@@ -56,7 +55,6 @@ class UnitOfWork:
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
         return cls(
-            connection=connection,
             ingests=IngestRepository(connection),
             builds=BuildRepository(connection),
             runs=RunRepository(connection),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -117,3 +118,15 @@ def test_missing_and_malformed_digests_are_reported(tmp_path: Path) -> None:
     assert not blobs.has("0" * 64)
     with pytest.raises(StoreError, match="not a sha256"):
         blobs.has("../../etc/passwd")
+
+
+def test_stale_temporary_files_of_killed_writers_are_removed(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    parts = tmp_path / "tmp"
+    parts.mkdir()
+    old, young = parts / "old.zst.part", parts / "young.zst.part"
+    old.write_bytes(b"half")
+    young.write_bytes(b"still writing")
+    os.utime(old, (old.stat().st_atime - 7200, old.stat().st_mtime - 7200))
+    assert blobs.remove_stale_parts(older_than_s=3600) == 1
+    assert sorted(p.name for p in parts.iterdir()) == ["young.zst.part"]

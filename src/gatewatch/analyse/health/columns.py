@@ -1,0 +1,173 @@
+"""Observations as columns: the vectorised form every health computation works on.
+
+Building the columns is the one linear Python pass over the records (about 1 µs per
+field); everything after is numpy. A store that reads raw rows can skip the records and
+build :class:`ObservationColumns` directly from its arrays.
+
+"Same code" (docs/health.md): two runs tested the same code when they share
+change and patchset, or else (no change, e.g. periodic and post builds) the same commit.
+Runs that name neither get a code of their own, so they never count as a repeat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from gatewatch.domain.health import BuildVerdict, TestObservation
+from gatewatch.domain.results import Outcome
+from gatewatch.errors import HealthError
+
+PASS, FAIL, SKIP = 0, 1, 2
+OUTCOME_CODE: Mapping[Outcome, int] = {
+    Outcome.PASS: PASS,
+    Outcome.XFAIL: PASS,
+    Outcome.FAIL: FAIL,
+    Outcome.ERROR: FAIL,
+    Outcome.XPASS: FAIL,
+    Outcome.SKIP: SKIP,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class ObservationColumns:
+    """Test observations as parallel numpy arrays (row i = observation i, in ingest order).
+
+    Integer columns index the vocabularies (``test_ids``, ``run_keys``, ``codes``,
+    ``build_uuids``). ``time_s`` is the epoch second (NaN without a timestamp);
+    ``outcome`` holds PASS/FAIL/SKIP; ``infra``/``known`` flag the build's verdict.
+    """
+
+    test_ids: tuple[str, ...]
+    run_keys: tuple[str, ...]
+    codes: tuple[str, ...]
+    build_uuids: tuple[str, ...]
+    test: npt.NDArray[np.int64]
+    run: npt.NDArray[np.int64]
+    code: npt.NDArray[np.int64]
+    build: npt.NDArray[np.int64]
+    time_s: npt.NDArray[np.float64]
+    outcome: npt.NDArray[np.int8]
+    infra: npt.NDArray[np.bool_]
+    known: npt.NDArray[np.bool_]
+    duration_s: npt.NDArray[np.float64]
+
+    @property
+    def size(self) -> int:
+        return int(self.test.size)
+
+
+def compute_code_key(obs: TestObservation) -> str:
+    """The code a run tested: ``c:CHANGE,PS``, else ``sha:COMMIT``, else ``run:KEY``."""
+    if obs.change is not None and obs.patchset is not None:
+        return f"c:{obs.change},{obs.patchset}"
+    if obs.commit_sha:
+        return f"sha:{obs.commit_sha}"
+    return f"run:{obs.run_key}"
+
+
+def _factorise(values: Iterable[str], count: int) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=count)
+    return tuple(index), codes
+
+
+def _epoch_s(ts: datetime | None) -> float:
+    if ts is None:
+        return float("nan")
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()
+
+
+def compute_columns(observations: Sequence[TestObservation]) -> ObservationColumns:
+    """Columns from records, in the given (ingest) order."""
+    n = len(observations)
+    test_ids, test = _factorise((o.test_id for o in observations), n)
+    run_keys, run = _factorise((o.run_key for o in observations), n)
+    codes, code = _factorise((compute_code_key(o) for o in observations), n)
+    builds, build = _factorise((o.build_uuid for o in observations), n)
+    return ObservationColumns(
+        test_ids=test_ids,
+        run_keys=run_keys,
+        codes=codes,
+        build_uuids=builds,
+        test=test,
+        run=run,
+        code=code,
+        build=build,
+        time_s=np.fromiter((_epoch_s(o.started_at) for o in observations), dtype=np.float64, count=n),
+        outcome=np.fromiter((OUTCOME_CODE[o.outcome] for o in observations), dtype=np.int8, count=n),
+        infra=np.fromiter((o.build_verdict == BuildVerdict.INFRA for o in observations), dtype=bool, count=n),
+        known=np.fromiter((o.build_verdict == BuildVerdict.KNOWN for o in observations), dtype=bool, count=n),
+        duration_s=np.fromiter(
+            (float("nan") if o.duration_s is None else o.duration_s for o in observations),
+            dtype=np.float64,
+            count=n,
+        ),
+    )
+
+
+def compute_resolved_renames(renames: Mapping[str, str]) -> dict[str, str]:
+    """Follow rename chains (a->b, b->c gives a->c); a cycle is an error."""
+    resolved: dict[str, str] = {}
+    for old in renames:
+        seen = [old]
+        new = renames[old]
+        while new in renames and new != old:
+            if new in seen:
+                raise HealthError(
+                    f"test renames form a cycle: {' -> '.join([*seen, new])}",
+                    hint="remove one mapping of the cycle",
+                )
+            seen.append(new)
+            new = renames[new]
+        if new != old:
+            resolved[old] = new
+    return resolved
+
+
+def apply_renames(
+    observations: Sequence[TestObservation], renames: Mapping[str, str]
+) -> list[TestObservation]:
+    """The observations with renamed tests under their newest id, so histories merge."""
+    resolved = compute_resolved_renames(renames)
+    if not resolved:
+        return list(observations)
+    return [replace(o, test_id=resolved[o.test_id]) if o.test_id in resolved else o for o in observations]
+
+
+def select_observations(
+    observations: Iterable[TestObservation],
+    *,
+    branch: str | None = None,
+    pipeline: str | None = None,
+    job_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[TestObservation]:
+    """Observations of one branch/pipeline/job and time window [since, until).
+
+    With a window, observations without a timestamp are left out (they cannot be placed).
+    """
+    lo = None if since is None else _epoch_s(since)
+    hi = None if until is None else _epoch_s(until)
+    out = []
+    for o in observations:
+        if branch is not None and o.branch != branch:
+            continue
+        if pipeline is not None and o.pipeline != pipeline:
+            continue
+        if job_name is not None and o.job_name != job_name:
+            continue
+        if lo is not None or hi is not None:
+            t = _epoch_s(o.started_at)
+            if math.isnan(t) or (lo is not None and t < lo) or (hi is not None and t >= hi):
+                continue
+        out.append(o)
+    return out

@@ -1,0 +1,120 @@
+"""Small statistics for health: Wilson score intervals and a mergeable duration histogram.
+
+The Wilson interval (Wilson 1927; Brown, Cai & DasGupta 2001, "Interval Estimation for a
+Binomial Proportion") keeps its coverage close to nominal for small counts and rates near
+0 or 1, where the normal (Wald) interval collapses to a point; z comes from
+``scipy.stats.norm``. The duration histogram has fixed log-scale buckets (32 per decade,
+~7.5 % wide) so that day rollups merge by adding counts; quantiles read from it are
+accurate to half a bucket (~3.7 %).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import norm
+
+from gatewatch.errors import HealthError
+
+BUCKETS_PER_DECADE = 32
+_MIN_DURATION_S = 1e-4  # bucket 0 holds everything up to 0.1 ms
+_MAX_BUCKET = BUCKETS_PER_DECADE * 11  # up to 1e7 s
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def compute_z(confidence: float) -> float:
+    """The two-sided normal quantile for ``confidence`` (0.95 -> 1.95996...)."""
+    if not 0.0 < confidence < 1.0:
+        raise HealthError(f"confidence must be in (0, 1), got {confidence}", hint="use e.g. 0.95")
+    return float(norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion; (0, 1) when ``n`` is 0."""
+    if n < 0 or successes < 0 or successes > n:
+        raise HealthError(f"need 0 <= successes <= n, got successes={successes}, n={n}")
+    lo, hi = wilson_intervals(np.array([successes]), np.array([n]), confidence=confidence)
+    return float(lo[0]), float(hi[0])
+
+
+def wilson_intervals(
+    successes: npt.ArrayLike, n: npt.ArrayLike, *, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Vectorised :func:`wilson_interval` over arrays of counts."""
+    z = compute_z(confidence)
+    k = np.asarray(successes, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    safe = np.where(m > 0, m, 1.0)
+    p = k / safe
+    z2 = z * z
+    denom = 1.0 + z2 / safe
+    centre = (p + z2 / (2.0 * safe)) / denom
+    half = z * np.sqrt(np.maximum(p * (1.0 - p) / safe + z2 / (4.0 * safe * safe), 0.0)) / denom
+    lo = np.where(m > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
+    hi = np.where(m > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
+    # exact ends: no failures -> lo is 0, all failures -> hi is 1 (rounding aside)
+    lo = np.where(k <= 0, 0.0, lo)
+    hi = np.where(k >= m, 1.0, hi)
+    return lo, hi
+
+
+def compute_duration_buckets(durations_s: npt.ArrayLike) -> IntArray:
+    """The histogram bucket of each duration (NaN and negatives go to bucket 0)."""
+    d = np.asarray(durations_s, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = np.floor(BUCKETS_PER_DECADE * np.log10(np.maximum(d, _MIN_DURATION_S) / _MIN_DURATION_S))
+    b = np.nan_to_num(b, nan=0.0)
+    out: IntArray = np.clip(b, 0, _MAX_BUCKET).astype(np.int64)
+    return out
+
+
+def compute_bucket_value_s(bucket: int) -> float:
+    """The representative duration of a bucket (its geometric midpoint)."""
+    return float(_MIN_DURATION_S * 10.0 ** ((bucket + 0.5) / BUCKETS_PER_DECADE))
+
+
+def compute_histogram(durations_s: Iterable[float]) -> tuple[tuple[int, int], ...]:
+    """A sparse histogram ((bucket, count), ...) sorted by bucket."""
+    values = np.fromiter(durations_s, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return ()
+    buckets, counts = np.unique(compute_duration_buckets(values), return_counts=True)
+    return tuple(zip(buckets.tolist(), counts.tolist(), strict=True))
+
+
+def merge_histograms(*hists: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Add sparse histograms bucket by bucket."""
+    total: dict[int, int] = {}
+    for hist in hists:
+        for bucket, count in hist:
+            total[bucket] = total.get(bucket, 0) + count
+    return tuple(sorted(total.items()))
+
+
+def compute_histogram_quantile(hist: tuple[tuple[int, int], ...], q: float) -> float | None:
+    """The ``q`` quantile (0..1) read from a sparse histogram; None when it is empty."""
+    n = sum(c for _, c in hist)
+    if n == 0:
+        return None
+    rank = q * (n - 1)
+    seen = 0
+    for bucket, count in hist:
+        seen += count
+        if seen > rank:
+            return compute_bucket_value_s(bucket)
+    return compute_bucket_value_s(hist[-1][0])
+
+
+def compute_expected_rechecks(p_fail: float | None) -> float | None:
+    """Expected extra runs until a pass when each run fails with ``p_fail``: p / (1 - p)."""
+    if p_fail is None:
+        return None
+    if p_fail >= 1.0:
+        return math.inf
+    return p_fail / (1.0 - p_fail)

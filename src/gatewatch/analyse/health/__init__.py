@@ -28,10 +28,9 @@ from gatewatch.analyse.health.per_test import (
     compute_test_health,
 )
 from gatewatch.analyse.health.quarantine import render_exclude_list, render_quarantine_json
+from gatewatch.analyse.health.rollup_health import RollupHealthOptions, compute_test_health_from_rollups
 from gatewatch.analyse.health.rollups import (
-    RollupHealthOptions,
     compute_daily_test_rollups,
-    compute_test_health_from_rollups,
     merge_rollup_pair,
     merge_rollups,
 )

@@ -12,9 +12,10 @@ Runs that name neither get a code of their own, so they never count as a repeat.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,8 @@ import numpy.typing as npt
 from gatewatch.domain.health import BuildVerdict, TestObservation
 from gatewatch.domain.results import Outcome
 from gatewatch.errors import HealthError
+
+K = TypeVar("K", bound=Hashable)
 
 PASS, FAIL, SKIP = 0, 1, 2
 OUTCOME_CODE: Mapping[Outcome, int] = {
@@ -39,18 +42,21 @@ class ObservationColumns:
     """Test observations as parallel numpy arrays (row i = observation i, in ingest order).
 
     Integer columns index the vocabularies (``test_ids``, ``run_keys``, ``codes``,
-    ``build_uuids``). ``time_s`` is the epoch second (NaN without a timestamp);
-    ``outcome`` holds PASS/FAIL/SKIP; ``infra``/``known`` flag the build's verdict.
+    ``build_uuids``, ``slices``: (job_name, branch, pipeline)). ``time_s`` is the epoch
+    second (NaN without a timestamp); ``outcome`` holds PASS/FAIL/SKIP; ``infra`` and
+    ``known`` flag the build's verdict.
     """
 
     test_ids: tuple[str, ...]
     run_keys: tuple[str, ...]
     codes: tuple[str, ...]
     build_uuids: tuple[str, ...]
+    slices: tuple[tuple[str, str, str], ...]
     test: npt.NDArray[np.int64]
     run: npt.NDArray[np.int64]
     code: npt.NDArray[np.int64]
     build: npt.NDArray[np.int64]
+    slice: npt.NDArray[np.int64]
     time_s: npt.NDArray[np.float64]
     outcome: npt.NDArray[np.int8]
     infra: npt.NDArray[np.bool_]
@@ -71,8 +77,8 @@ def compute_code_key(obs: TestObservation) -> str:
     return f"run:{obs.run_key}"
 
 
-def _factorise(values: Iterable[str], count: int) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
-    index: dict[str, int] = {}
+def _factorise(values: Iterable[K], count: int) -> tuple[tuple[K, ...], npt.NDArray[np.int64]]:
+    index: dict[K, int] = {}
     codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=count)
     return tuple(index), codes
 
@@ -92,15 +98,18 @@ def compute_columns(observations: Sequence[TestObservation]) -> ObservationColum
     run_keys, run = _factorise((o.run_key for o in observations), n)
     codes, code = _factorise((compute_code_key(o) for o in observations), n)
     builds, build = _factorise((o.build_uuid for o in observations), n)
+    slices, slice_ = _factorise(((o.job_name, o.branch, o.pipeline) for o in observations), n)
     return ObservationColumns(
         test_ids=test_ids,
         run_keys=run_keys,
         codes=codes,
         build_uuids=builds,
+        slices=slices,
         test=test,
         run=run,
         code=code,
         build=build,
+        slice=slice_,
         time_s=np.fromiter((_epoch_s(o.started_at) for o in observations), dtype=np.float64, count=n),
         outcome=np.fromiter((OUTCOME_CODE[o.outcome] for o in observations), dtype=np.int8, count=n),
         infra=np.fromiter((o.build_verdict == BuildVerdict.INFRA for o in observations), dtype=bool, count=n),

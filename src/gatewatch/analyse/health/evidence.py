@@ -71,7 +71,7 @@ def compute_evidence(
     """Evidence for test ``i``: up to ``max_groups`` codes that both passed and failed
     (most recent first), else the scattered failures."""
     idx = index.of_test(i)
-    idx = idx[runs.counted[idx]]
+    idx = idx[(runs.passes[idx] + runs.failures[idx]) > 0]
     if idx.size == 0:
         return ()
     codes = runs.code[idx]
@@ -81,7 +81,8 @@ def compute_evidence(
         group = idx[a:b]
         if not (runs.passes[group].sum() > 0 and runs.failures[group].sum() > 0):
             continue
-        kind = "retry" if bool(runs.mixed[group].any()) else "same_code"
+        mixed = (runs.passes[group] > 0) & (runs.failures[group] > 0)
+        kind = "retry" if bool(mixed.any()) else "same_code"
         latest = float(np.nanmax(runs.time_s[group])) if np.isfinite(runs.time_s[group]).any() else -1.0
         found.append((latest, _one(cols, runs, group, kind=kind, code=cols.codes[int(codes[a])])))
     if found:

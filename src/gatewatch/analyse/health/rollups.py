@@ -1,45 +1,39 @@
-"""Daily test rollups: what the store pre-aggregates in the ingest transaction, and health from them.
+"""Daily test rollups: what the store pre-aggregates in the ingest transaction.
 
-One :class:`DailyTestRollup` per (UTC day, test, job, branch, pipeline). Ingest computes
+One :class:`DailyTestRollup` per (UTC day, test, job, branch, pipeline); a run belongs to
+the day its first attempt started (runs without a timestamp: ``day`` None). Ingest computes
 the rollups of the new run with :func:`compute_daily_test_rollups` and folds them into the
 stored rows with :func:`merge_rollup_pair` (an upsert). Every field merges exactly: counts
 add, first/last times take min/max, the log-scale duration histograms add bucket-wise,
-and flips add plus one when the earlier part's last run and the later part's first run
-disagree. (When a run arrives out of time order inside a day the boundary flip is counted
-as if it came last; the daily numbers can be rebuilt from raw rows with the same function.)
+and flips add, plus one when the earlier part's last counted run and the later part's
+first counted run disagree. (A run that arrives out of time order inside a day is counted
+as if it came last; a day can always be rebuilt exactly from raw rows with
+:func:`compute_daily_test_rollups`, which is also what the store does for a re-ingested run
+whose results changed: rollups are not invertible for min/max/flips.)
 
-What rollups cannot answer: "same code" (which needs runs grouped by change/patchset
-across days) and the run keys of the evidence. :func:`compute_test_health_from_rollups`
-therefore flags FLAKY from retries inside runs (``mixed_runs``) and from the history score,
-and the service loads the raw rows of the flagged tests to attach evidence with
-``compute_test_health``. A re-ingested run whose results changed: the store subtracts by
-rebuilding the affected days from raw rows (rollups are not invertible for min/max/flips).
+What rollups cannot answer: "same code" (runs grouped by change/patchset across days) and
+the run keys of the evidence; see ``rollup_health``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from gatewatch.analyse.health.columns import FAIL, OUTCOME_CODE, PASS
-from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
-from gatewatch.analyse.health.stats import (
-    compute_histogram,
-    compute_histogram_quantile,
-    merge_histograms,
-    wilson_interval,
-)
-from gatewatch.domain.health import (
-    BuildVerdict,
-    DailyTestRollup,
-    DurationStep,
-    HealthStatus,
-    TestHealth,
-    TestObservation,
-)
+import numpy as np
+import numpy.typing as npt
+
+from gatewatch.analyse.health.columns import FAIL, PASS, ObservationColumns, compute_columns
+from gatewatch.analyse.health.runs import RunTable, compute_run_table, compute_sequence_order
+from gatewatch.analyse.health.stats import MAX_BUCKET, compute_duration_buckets, merge_histograms
+from gatewatch.domain.health import DailyTestRollup, TestObservation
 
 RollupKey = tuple[date | None, str, str, str, str]
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+DAY_S = 86_400.0
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def rollup_key(r: DailyTestRollup) -> RollupKey:
@@ -47,84 +41,152 @@ def rollup_key(r: DailyTestRollup) -> RollupKey:
     return (r.day, r.test_id, r.job_name, r.branch, r.pipeline)
 
 
-def _utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+def _day_index(time_s: FloatArray) -> IntArray:
+    """Days since 1970-01-01 plus one; 0 for no timestamp."""
+    days = np.floor(np.nan_to_num(time_s, nan=-DAY_S) / DAY_S) + 1
+    return np.where(np.isfinite(time_s), days, 0).astype(np.int64)
 
 
-@dataclass(slots=True)
-class _RunAcc:
-    order: int
-    first_at: datetime | None = None
-    counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0, 0])  # pass fail skip infra known
-    fail_times: list[datetime] = field(default_factory=list)
-    durations: list[float] = field(default_factory=list)
-
-    def add(self, o: TestObservation) -> None:
-        at = _utc(o.started_at)
-        if at is not None and (self.first_at is None or at < self.first_at):
-            self.first_at = at
-        if o.build_verdict == BuildVerdict.INFRA:
-            self.counts[3] += 1
-            return
-        code = OUTCOME_CODE[o.outcome]
-        self.counts[code] += 1
-        if code == FAIL:
-            self.counts[4] += o.build_verdict == BuildVerdict.KNOWN
-            if at is not None:
-                self.fail_times.append(at)
-        elif code == PASS and o.duration_s is not None:
-            self.durations.append(o.duration_s)
+def _group_keys(cols: ObservationColumns, runs: RunTable) -> tuple[IntArray, IntArray, IntArray]:
+    """(unique keys, group of each run, group of each infra row); key = (day, test, slice)."""
+    n_tests, n_slices = max(len(cols.test_ids), 1), max(len(cols.slices), 1)
+    run_keys = (_day_index(runs.time_s) * n_tests + runs.test) * n_slices + runs.slice
+    infra = np.flatnonzero(cols.infra)
+    infra_keys = (_day_index(cols.time_s[infra]) * n_tests + cols.test[infra]) * n_slices + cols.slice[infra]
+    keys, inverse = np.unique(np.concatenate((run_keys, infra_keys)), return_inverse=True)
+    inverse = inverse.astype(np.int64)
+    return keys.astype(np.int64), inverse[: run_keys.size], inverse[run_keys.size :]
 
 
-def _run_rollup(key: RollupKey, acc: _RunAcc) -> DailyTestRollup:
-    passes, fails, skips, infra, known = acc.counts
-    counted = passes + fails > 0
-    return DailyTestRollup(
-        day=key[0],
-        test_id=key[1],
-        job_name=key[2],
-        branch=key[3],
-        pipeline=key[4],
-        runs=int(passes + fails + skips > 0),
-        counted_runs=int(counted),
-        failed_runs=int(fails > 0),
-        mixed_runs=int(passes > 0 and fails > 0),
-        attempts=passes + fails + skips,
-        passes=passes,
-        failures=fails,
-        skips=skips,
-        infra_attempts=infra,
-        known_failures=known,
-        first_failed=fails > 0,
-        last_failed=fails > 0,
-        first_at=acc.first_at if counted else None,
-        last_at=acc.first_at if counted else None,
-        first_failure_at=min(acc.fail_times, default=None),
-        last_failure_at=max(acc.fail_times, default=None),
-        duration_count=len(acc.durations),
-        duration_sum_s=float(sum(acc.durations)),
-        duration_hist=compute_histogram(acc.durations),
-    )
+def _sequence(runs: RunTable, group: IntArray, g: int) -> dict[str, npt.NDArray[np.generic]]:
+    """Flips, first/last outcome and first/last time of counted runs per group."""
+    counted = np.flatnonzero(runs.counted)
+    idx = counted[compute_sequence_order(group[counted], runs.time_s[counted], runs.order[counted])]
+    grp, failed, times = group[idx], runs.failed[idx], runs.time_s[idx]
+    same = grp[1:] == grp[:-1]
+    flips = np.bincount(grp[1:][same & (failed[1:] != failed[:-1])], minlength=g)
+    first_failed, last_failed = np.zeros(g, dtype=bool), np.zeros(g, dtype=bool)
+    first_at, last_at = np.full(g, np.inf), np.full(g, -np.inf)
+    # assignment keeps the last write: reversed for the first run of each group
+    first_failed[grp[::-1]] = failed[::-1]
+    last_failed[grp] = failed
+    np.minimum.at(first_at, grp, np.nan_to_num(times, nan=np.inf))
+    np.maximum.at(last_at, grp, np.nan_to_num(times, nan=-np.inf))
+    return {
+        "flips": flips,
+        "first_failed": first_failed,
+        "last_failed": last_failed,
+        "first_at": first_at,
+        "last_at": last_at,
+    }
 
 
-def compute_daily_test_rollups(observations: Iterable[TestObservation]) -> tuple[DailyTestRollup, ...]:
-    """Rollups of raw observations (one run at ingest, or a whole history to rebuild)."""
-    runs: dict[tuple[RollupKey, str], _RunAcc] = {}
-    for i, o in enumerate(observations):
-        at = _utc(o.started_at)
-        key = (None if at is None else at.date(), o.test_id, o.job_name, o.branch, o.pipeline)
-        acc = runs.get((key, o.run_key))
-        if acc is None:
-            acc = runs[(key, o.run_key)] = _RunAcc(order=i)
-        acc.add(o)
-    per_run = sorted(runs.items(), key=lambda kv: (_sort_time(kv[1].first_at), kv[1].order))
-    return merge_rollups(_run_rollup(key, acc) for (key, _), acc in per_run)
+def _row_groups(
+    cols: ObservationColumns, runs: RunTable, run_group: IntArray, mask: npt.NDArray[np.bool_]
+) -> tuple[IntArray, IntArray]:
+    rows = np.flatnonzero(mask & (runs.row_run >= 0))
+    return rows, run_group[runs.row_run[rows]]
 
 
-def _sort_time(at: datetime | None) -> tuple[int, float]:
-    return (1, 0.0) if at is None else (0, at.timestamp())
+def _failure_times(
+    cols: ObservationColumns, runs: RunTable, run_group: IntArray, g: int
+) -> tuple[FloatArray, FloatArray]:
+    rows, grp = _row_groups(cols, runs, run_group, (cols.outcome == FAIL) & np.isfinite(cols.time_s))
+    first, last = np.full(g, np.inf), np.full(g, -np.inf)
+    np.minimum.at(first, grp, cols.time_s[rows])
+    np.maximum.at(last, grp, cols.time_s[rows])
+    return first, last
+
+
+def _durations(
+    cols: ObservationColumns, runs: RunTable, run_group: IntArray, g: int
+) -> tuple[IntArray, FloatArray, list[tuple[tuple[int, int], ...]]]:
+    rows, grp = _row_groups(cols, runs, run_group, (cols.outcome == PASS) & np.isfinite(cols.duration_s))
+    d = cols.duration_s[rows]
+    count = np.bincount(grp, minlength=g).astype(np.int64)
+    total: FloatArray = np.bincount(grp, weights=d, minlength=g).astype(np.float64)
+    width = MAX_BUCKET + 1
+    pairs, pair_counts = np.unique(grp * width + compute_duration_buckets(d), return_counts=True)
+    hists: list[list[tuple[int, int]]] = [[] for _ in range(g)]
+    for pair, c in zip(pairs.tolist(), pair_counts.tolist(), strict=True):
+        hists[pair // width].append((pair % width, c))
+    return count, total, [tuple(h) for h in hists]
+
+
+def _counts(
+    cols: ObservationColumns, runs: RunTable, run_group: IntArray, infra_group: IntArray, g: int
+) -> dict[str, IntArray]:
+    counts = {
+        "runs": np.bincount(run_group, minlength=g),
+        "counted_runs": np.bincount(run_group[runs.counted], minlength=g),
+        "failed_runs": np.bincount(run_group[runs.failed], minlength=g),
+        "mixed_runs": np.bincount(run_group[runs.mixed], minlength=g),
+        "passes": np.bincount(run_group, weights=runs.passes, minlength=g).astype(np.int64),
+        "failures": np.bincount(run_group, weights=runs.failures, minlength=g).astype(np.int64),
+        "skips": np.bincount(run_group, weights=runs.skips, minlength=g).astype(np.int64),
+        "infra_attempts": np.bincount(infra_group, minlength=g),
+    }
+    _, known_grp = _row_groups(cols, runs, run_group, (cols.outcome == FAIL) & cols.known)
+    counts["known_failures"] = np.bincount(known_grp, minlength=g)
+    return counts
+
+
+def _ts(value: float) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if np.isfinite(value) else None
+
+
+def compute_daily_test_rollups(
+    observations: Sequence[TestObservation] | ObservationColumns,
+) -> tuple[DailyTestRollup, ...]:
+    """Rollups of raw observations (one run at ingest, or a whole history to rebuild), vectorised."""
+    cols = observations if isinstance(observations, ObservationColumns) else compute_columns(observations)
+    runs = compute_run_table(cols)
+    keys, run_group, infra_group = _group_keys(cols, runs)
+    g = keys.size
+    n_tests, n_slices = max(len(cols.test_ids), 1), max(len(cols.slices), 1)
+    day_idx, rest = np.divmod(keys, n_tests * n_slices)
+    test_idx, slice_idx = np.divmod(rest, n_slices)
+    counts = _counts(cols, runs, run_group, infra_group, g)
+    seq = _sequence(runs, run_group, g)
+    fail_first, fail_last = _failure_times(cols, runs, run_group, g)
+    d_count, d_sum, hists = _durations(cols, runs, run_group, g)
+    lists = {k: v.tolist() for k, v in counts.items()} | {k: v.tolist() for k, v in seq.items()}
+    out = []
+    for i, (day, t, s) in enumerate(
+        zip(day_idx.tolist(), test_idx.tolist(), slice_idx.tolist(), strict=True)
+    ):
+        job, branch, pipeline = cols.slices[s] if cols.slices else ("", "", "")
+        attempts = lists["passes"][i] + lists["failures"][i] + lists["skips"][i]
+        out.append(
+            DailyTestRollup(
+                day=None if day == 0 else date.fromordinal(_EPOCH_ORDINAL + day - 1),
+                test_id=cols.test_ids[t],
+                job_name=job,
+                branch=branch,
+                pipeline=pipeline,
+                runs=lists["runs"][i],
+                counted_runs=lists["counted_runs"][i],
+                failed_runs=lists["failed_runs"][i],
+                mixed_runs=lists["mixed_runs"][i],
+                attempts=attempts,
+                passes=lists["passes"][i],
+                failures=lists["failures"][i],
+                skips=lists["skips"][i],
+                infra_attempts=lists["infra_attempts"][i],
+                known_failures=lists["known_failures"][i],
+                flips=lists["flips"][i],
+                first_failed=lists["first_failed"][i],
+                last_failed=lists["last_failed"][i],
+                first_at=_ts(lists["first_at"][i]),
+                last_at=_ts(lists["last_at"][i]),
+                first_failure_at=_ts(float(fail_first[i])),
+                last_failure_at=_ts(float(fail_last[i])),
+                duration_count=int(d_count[i]),
+                duration_sum_s=float(d_sum[i]),
+                duration_hist=hists[i],
+            )
+        )
+    return tuple(out)
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -177,90 +239,3 @@ def merge_rollups(rollups: Iterable[DailyTestRollup]) -> tuple[DailyTestRollup, 
         old = merged.get(key)
         merged[key] = r if old is None else merge_rollup_pair(old, r)
     return tuple(merged.values())
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RollupHealthOptions:
-    """Thresholds for health from rollups (same meaning as ``HealthOptions``)."""
-
-    confidence: float = 0.95
-    min_failures_broken: int = 2
-    score_threshold: float = 0.5
-    score_min_failures: int = 3
-    duration_step: DurationStepOptions = field(default_factory=lambda: DurationStepOptions(window=5))
-
-
-def _chronological(rollups: Sequence[DailyTestRollup]) -> list[DailyTestRollup]:
-    return sorted(rollups, key=lambda r: (r.day is None, r.day or date.min, _sort_time(r.first_at)))
-
-
-def compute_flakiness_score(*, failed_runs: int, counted_runs: int, flips: int, min_failures: int) -> float:
-    """rho * s (docs/health.md): are failures scattered like independent flakes?"""
-    if counted_runs < 2 or failed_runs == 0:
-        return 0.0
-    pi = failed_runs / counted_runs
-    expected = 2.0 * pi * (1.0 - pi)
-    rho = 0.0 if expected <= 0 else min(1.0, (flips / (counted_runs - 1)) / expected)
-    return rho * min(1.0, failed_runs / max(min_failures, 1))
-
-
-def _status(total: DailyTestRollup, score: float, options: RollupHealthOptions) -> HealthStatus:
-    if total.passes == 0 and total.failures >= options.min_failures_broken:
-        return HealthStatus.BROKEN
-    if total.mixed_runs > 0 or (score >= options.score_threshold and total.passes > 0):
-        return HealthStatus.FLAKY
-    return HealthStatus.FAILING if total.failures else HealthStatus.STABLE
-
-
-def _daily_step(days: Sequence[DailyTestRollup], options: RollupHealthOptions) -> DurationStep | None:
-    medians = [compute_histogram_quantile(d.duration_hist, 0.5) for d in days if d.day is not None]
-    return detect_duration_step([m for m in medians if m is not None], options=options.duration_step)
-
-
-def compute_health_from_rollup_group(
-    rollups: Sequence[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
-) -> TestHealth:
-    """Health of one test from its rollups (any days, jobs, branches the caller selected)."""
-    days = _chronological(rollups)
-    total = days[0]
-    for r in days[1:]:
-        total = merge_rollup_pair(total, replace(r, day=total.day, job_name=total.job_name))
-    counted = total.passes + total.failures
-    score = compute_flakiness_score(
-        failed_runs=total.failed_runs,
-        counted_runs=total.counted_runs,
-        flips=total.flips,
-        min_failures=options.score_min_failures,
-    )
-    return TestHealth(
-        test_id=total.test_id,
-        status=_status(total, score, options),
-        runs=total.runs,
-        attempts=total.attempts,
-        passes=total.passes,
-        failures=total.failures,
-        skips=total.skips,
-        infra_attempts=total.infra_attempts,
-        known_failures=total.known_failures,
-        pass_rate=total.passes / counted if counted else None,
-        failure_probability=total.failures / counted if counted else None,
-        failure_interval=wilson_interval(total.failures, counted, options.confidence),
-        flip_rate=total.flips / (total.counted_runs - 1) if total.counted_runs > 1 else None,
-        same_code_flip_rate=None,
-        flakiness_score=score,
-        first_failure_at=total.first_failure_at,
-        last_failure_at=total.last_failure_at,
-        duration_p50_s=compute_histogram_quantile(total.duration_hist, 0.5),
-        duration_p95_s=compute_histogram_quantile(total.duration_hist, 0.95),
-        duration_step=_daily_step(days, options),
-    )
-
-
-def compute_test_health_from_rollups(
-    rollups: Iterable[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
-) -> tuple[TestHealth, ...]:
-    """Health of every test in ``rollups``, sorted by test id."""
-    groups: dict[str, list[DailyTestRollup]] = {}
-    for r in rollups:
-        groups.setdefault(r.test_id, []).append(r)
-    return tuple(compute_health_from_rollup_group(groups[t], options=options) for t in sorted(groups))

@@ -25,17 +25,22 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class RunTable:
-    """One row per (test, run), infra builds left out; ``order`` is the first row's index."""
+    """One row per (test, run), infra builds left out; ``order`` is the first row's index.
+
+    ``row_run`` maps each observation row to its run (-1 for rows of infra builds).
+    """
 
     test: IntArray
     run: IntArray
     code: IntArray
     build: IntArray
+    slice: IntArray
     time_s: npt.NDArray[np.float64]
     order: IntArray
     passes: IntArray
     failures: IntArray
     skips: IntArray
+    row_run: IntArray
 
     @property
     def failed(self) -> BoolArray:
@@ -69,11 +74,13 @@ def compute_run_table(cols: ObservationColumns) -> RunTable:
             run=empty,
             code=empty,
             build=empty,
+            slice=empty,
             time_s=np.zeros(0),
             order=empty,
             passes=empty,
             failures=empty,
             skips=empty,
+            row_run=np.full(cols.size, -1, dtype=np.int64),
         )
     key = cols.test[rows] * max(len(cols.run_keys), 1) + cols.run[rows]
     order, starts = _segments(key)
@@ -84,16 +91,20 @@ def compute_run_table(cols: ObservationColumns) -> RunTable:
         return np.add.reduceat(mask.astype(np.int64), starts)
 
     first = srows[starts]
+    row_run = np.full(cols.size, -1, dtype=np.int64)
+    row_run[srows] = np.repeat(np.arange(starts.size), np.diff(np.append(starts, srows.size)))
     return RunTable(
         test=cols.test[first],
         run=cols.run[first],
         code=cols.code[first],
         build=cols.build[first],
+        slice=cols.slice[first],
         time_s=np.fmin.reduceat(cols.time_s[srows], starts),
         order=np.minimum.reduceat(srows, starts),
         passes=total(out == PASS),
         failures=total(out == FAIL),
         skips=total(out == SKIP),
+        row_run=row_run,
     )
 
 

@@ -21,7 +21,7 @@ from gatewatch.errors import HealthError
 
 BUCKETS_PER_DECADE = 32
 _MIN_DURATION_S = 1e-4  # bucket 0 holds everything up to 0.1 ms
-_MAX_BUCKET = BUCKETS_PER_DECADE * 11  # up to 1e7 s
+MAX_BUCKET = BUCKETS_PER_DECADE * 11  # up to 1e7 s
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -69,7 +69,7 @@ def compute_duration_buckets(durations_s: npt.ArrayLike) -> IntArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         b = np.floor(BUCKETS_PER_DECADE * np.log10(np.maximum(d, _MIN_DURATION_S) / _MIN_DURATION_S))
     b = np.nan_to_num(b, nan=0.0)
-    out: IntArray = np.clip(b, 0, _MAX_BUCKET).astype(np.int64)
+    out: IntArray = np.clip(b, 0, MAX_BUCKET).astype(np.int64)
     return out
 
 

@@ -1,0 +1,209 @@
+"""Test health from daily rollups: the fast path for overview queries on large histories.
+
+Rollups of the selected days, jobs, branches and pipelines are summed per test (numpy
+group-bys over the rollup fields, so ~50k rollup rows take tens of milliseconds). Flips
+add up within rollups and across consecutive rollups of a test in time order (day, then
+first run), counting a flip when one rollup's last counted run and the next one's first
+disagree; across jobs on the same day that order is approximate, so select one job for an
+exact flip rate.
+
+Rollups cannot tell "same code" (that needs runs grouped by change and patchset across
+days) nor name the runs of the evidence: here a test is FLAKY from retries inside runs
+(``mixed_runs``) or from the history score, ``same_code_flip_rate`` is None and
+``evidence`` is empty. The service loads the raw rows of the flagged tests (few) and runs
+``compute_test_health`` on them to attach evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
+from gatewatch.analyse.health.stats import (
+    compute_histogram_quantile,
+    merge_histograms,
+    wilson_intervals,
+)
+from gatewatch.domain.health import DailyTestRollup, DurationStep, HealthStatus, TestHealth
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_SUMMED = (
+    "runs",
+    "counted_runs",
+    "failed_runs",
+    "mixed_runs",
+    "attempts",
+    "passes",
+    "failures",
+    "skips",
+    "infra_attempts",
+    "known_failures",
+    "flips",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollupHealthOptions:
+    """Thresholds for health from rollups (same meaning as ``HealthOptions``)."""
+
+    confidence: float = 0.95
+    min_failures_broken: int = 2
+    score_threshold: float = 0.5
+    score_min_failures: int = 3
+    detect_steps: bool = True
+    duration_step: DurationStepOptions = field(default_factory=lambda: DurationStepOptions(window=5))
+
+
+def compute_flakiness_score(*, failed_runs: int, counted_runs: int, flips: int, min_failures: int) -> float:
+    """rho * s (docs/health.md): are failures scattered like independent flakes?"""
+    if counted_runs < 2 or failed_runs == 0:
+        return 0.0
+    pi = failed_runs / counted_runs
+    expected = 2.0 * pi * (1.0 - pi)
+    rho = 0.0 if expected <= 0 else min(1.0, (flips / (counted_runs - 1)) / expected)
+    return rho * min(1.0, failed_runs / max(min_failures, 1))
+
+
+def _epoch(at: datetime | None) -> float:
+    if at is None:
+        return math.nan
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _column(rollups: Sequence[DailyTestRollup], name: str, dtype: type) -> npt.NDArray[Any]:
+    return np.fromiter(map(attrgetter(name), rollups), dtype=dtype, count=len(rollups))
+
+
+def _chronology(rollups: Sequence[DailyTestRollup], test: IntArray) -> IntArray:
+    """Rollup indices by (test, day (None last), first run time (None last))."""
+    day = np.fromiter((r.day.toordinal() if r.day else np.iinfo(np.int64).max for r in rollups), np.int64)
+    first = np.fromiter((_epoch(r.first_at) for r in rollups), np.float64, count=len(rollups))
+    return np.lexsort((np.arange(len(rollups)), first, day, test)).astype(np.int64)
+
+
+def _boundary_flips(rollups: Sequence[DailyTestRollup], test: IntArray, order: IntArray, n: int) -> IntArray:
+    counted = _column(rollups, "counted_runs", np.int64)[order] > 0
+    idx = order[counted]
+    first = _column(rollups, "first_failed", np.bool_)[idx]
+    last = _column(rollups, "last_failed", np.bool_)[idx]
+    t = test[idx]
+    flip = (t[1:] == t[:-1]) & (last[:-1] != first[1:])
+    return np.bincount(t[1:][flip], minlength=n).astype(np.int64)
+
+
+def _extreme_times(
+    rollups: Sequence[DailyTestRollup], test: IntArray, n: int
+) -> tuple[FloatArray, FloatArray]:
+    first = np.fromiter((_epoch(r.first_failure_at) for r in rollups), np.float64, count=len(rollups))
+    last = np.fromiter((_epoch(r.last_failure_at) for r in rollups), np.float64, count=len(rollups))
+    lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo, test, np.nan_to_num(first, nan=np.inf))
+    np.maximum.at(hi, test, np.nan_to_num(last, nan=-np.inf))
+    return lo, hi
+
+
+def _scores(s: dict[str, IntArray], options: RollupHealthOptions) -> FloatArray:
+    return np.array(
+        [
+            compute_flakiness_score(
+                failed_runs=f, counted_runs=c, flips=x, min_failures=options.score_min_failures
+            )
+            for f, c, x in zip(
+                s["failed_runs"].tolist(), s["counted_runs"].tolist(), s["flips"].tolist(), strict=True
+            )
+        ],
+        dtype=np.float64,
+    )
+
+
+def _status(
+    passes: int, failures: int, mixed: int, score: float, options: RollupHealthOptions
+) -> HealthStatus:
+    if passes == 0 and failures >= options.min_failures_broken:
+        return HealthStatus.BROKEN
+    if mixed > 0 or (score >= options.score_threshold and passes > 0):
+        return HealthStatus.FLAKY
+    return HealthStatus.FAILING if failures else HealthStatus.STABLE
+
+
+def _durations(
+    group: list[DailyTestRollup], options: RollupHealthOptions
+) -> tuple[float | None, float | None, DurationStep | None]:
+    hist = merge_histograms(*(r.duration_hist for r in group))
+    step = None
+    if options.detect_steps and len(group) >= 2 * options.duration_step.window:
+        per_day: dict[date, list[tuple[tuple[int, int], ...]]] = {}
+        for r in group:
+            if r.day is not None:
+                per_day.setdefault(r.day, []).append(r.duration_hist)
+        medians = [compute_histogram_quantile(merge_histograms(*per_day[d]), 0.5) for d in sorted(per_day)]
+        step = detect_duration_step([m for m in medians if m is not None], options=options.duration_step)
+    return compute_histogram_quantile(hist, 0.5), compute_histogram_quantile(hist, 0.95), step
+
+
+def _time(value: float) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if math.isfinite(value) else None
+
+
+def compute_test_health_from_rollups(
+    rollups: Iterable[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
+) -> tuple[TestHealth, ...]:
+    """Health of every test in ``rollups`` (any days, jobs, branches selected), sorted by test id."""
+    rows = list(rollups)
+    index: dict[str, int] = {}
+    test = np.fromiter((index.setdefault(r.test_id, len(index)) for r in rows), np.int64, count=len(rows))
+    n = len(index)
+    sums = {
+        k: np.bincount(test, weights=_column(rows, k, np.int64), minlength=n).astype(np.int64)
+        for k in _SUMMED
+    }
+    order = _chronology(rows, test)
+    sums["flips"] = sums["flips"] + _boundary_flips(rows, test, order, n)
+    counted = sums["passes"] + sums["failures"]
+    lo, hi = wilson_intervals(sums["failures"], counted, confidence=options.confidence)
+    first_fail, last_fail = _extreme_times(rows, test, n)
+    scores = _scores(sums, options)
+    groups: list[list[DailyTestRollup]] = [[] for _ in range(n)]
+    for i in order.tolist():
+        groups[int(test[i])].append(rows[i])
+    s = {k: v.tolist() for k, v in sums.items()}
+    out = []
+    for test_id, i in sorted(index.items()):
+        p50, p95, step = _durations(groups[i], options)
+        c, cr = s["passes"][i] + s["failures"][i], s["counted_runs"][i]
+        out.append(
+            TestHealth(
+                test_id=test_id,
+                status=_status(
+                    s["passes"][i], s["failures"][i], s["mixed_runs"][i], float(scores[i]), options
+                ),
+                runs=s["runs"][i],
+                attempts=s["attempts"][i],
+                passes=s["passes"][i],
+                failures=s["failures"][i],
+                skips=s["skips"][i],
+                infra_attempts=s["infra_attempts"][i],
+                known_failures=s["known_failures"][i],
+                pass_rate=s["passes"][i] / c if c else None,
+                failure_probability=s["failures"][i] / c if c else None,
+                failure_interval=(float(lo[i]), float(hi[i])),
+                flip_rate=s["flips"][i] / (cr - 1) if cr > 1 else None,
+                same_code_flip_rate=None,
+                flakiness_score=float(scores[i]),
+                first_failure_at=_time(float(first_fail[i])),
+                last_failure_at=_time(float(last_fail[i])),
+                duration_p50_s=p50,
+                duration_p95_s=p95,
+                duration_step=step,
+            )
+        )
+    return tuple(out)

@@ -99,3 +99,22 @@ def planted_suite(
         for i in range(regressions)
     ]
     return tests
+
+
+def at_hour(hour: float) -> datetime:
+    """A timestamp ``hour`` hours after the simulator's epoch."""
+    return T0 + timedelta(hours=hour)
+
+
+def observation(test_id: str, run: int, outcome: str, **fields: object) -> TestObservation:
+    """A compact observation for tables: ``run`` N -> run key ``run-N`` started at hour N,
+    on change N patchset 1 unless ``change``/``started_at`` say otherwise."""
+    values: dict[str, object] = {
+        "run_key": f"run-{run}",
+        "build_uuid": f"b{run}",
+        "change": run,
+        "patchset": 1,
+        "started_at": at_hour(run),
+    }
+    values.update(fields)
+    return TestObservation(test_id=test_id, outcome=Outcome(outcome), **values)  # type: ignore[arg-type]

@@ -128,7 +128,9 @@ def compute_resolved_renames(renames: Mapping[str, str]) -> dict[str, str]:
     for old in renames:
         seen = [old]
         new = renames[old]
-        while new in renames and new != old:
+        while new in renames:
+            if new == old and len(seen) == 1:  # a -> a: not a rename
+                break
             if new in seen:
                 raise HealthError(
                     f"test renames form a cycle: {' -> '.join([*seen, new])}",

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gatewatch.analyse.health.per_test import compute_test_health
+from gatewatch.analyse.health.rollup_health import compute_flakiness_score, compute_test_health_from_rollups
+from gatewatch.analyse.health.rollups import compute_daily_test_rollups
+from gatewatch.domain.health import HealthStatus
+from support.health_sim import PlantedTest, planted_suite, simulate_history
+from support.health_sim import observation as obs
+
+
+@pytest.mark.parametrize(
+    ("failed", "counted", "flips", "score"),
+    [
+        (0, 100, 0, 0.0),  # never fails
+        (100, 100, 0, 0.0),  # always fails: no randomness
+        (5, 100, 10, 1.0),  # isolated failures: flips = 2 per failure, as for independent flakes
+        (5, 100, 2, 2 / 99 / (2 * 0.05 * 0.95)),  # one streak of 5
+        (1, 100, 2, 1 / 3),  # a single failure is weak evidence
+        (1, 1, 0, 0.0),
+    ],
+)
+def test_flakiness_score_table(failed: int, counted: int, flips: int, score: float) -> None:
+    assert compute_flakiness_score(failed_runs=failed, counted_runs=counted, flips=flips, min_failures=3) == (
+        pytest.approx(score)
+    )
+
+
+def test_rollup_health_finds_the_planted_tests_like_raw_health() -> None:
+    rng = np.random.default_rng(21)
+    suite = planted_suite((0.02, 0.1), per_rate=5, stable=20, regressions=5, runs=300)
+    history = simulate_history(rng, suite, runs=300, retry=True)
+    raw = {h.test_id: h.status for h in compute_test_health(history)}
+    rolled = {
+        h.test_id: h.status for h in compute_test_health_from_rollups(compute_daily_test_rollups(history))
+    }
+    assert rolled == raw
+    assert {s for t, s in rolled.items() if t.startswith("flaky_")} == {HealthStatus.FLAKY}
+
+
+def test_duration_step_from_daily_medians() -> None:
+    history = [obs("t", r, "pass", duration_s=10.0 if r < 24 * 10 else 20.0) for r in range(0, 24 * 20, 6)]
+    (h,) = compute_test_health_from_rollups(compute_daily_test_rollups(history))
+    assert h.duration_step is not None
+    assert h.duration_step.index == 10  # the 11th day
+    assert h.duration_p50_s == pytest.approx(15.0, rel=0.4)
+
+
+def test_stable_test_has_no_flips_and_no_step() -> None:
+    history = simulate_history(np.random.default_rng(1), [PlantedTest(test_id="s", kind="stable")], runs=100)
+    (h,) = compute_test_health_from_rollups(compute_daily_test_rollups(history))
+    assert (h.status, h.flip_rate, h.duration_step) == (HealthStatus.STABLE, 0.0, None)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gatewatch.domain.health import DurationStep
@@ -41,16 +42,57 @@ class DurationStepOptions:
 
 
 def _scores(x: np.ndarray, options: DurationStepOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Medians before/after and scores at every split of each row of ``x`` (k series x n)."""
     w = options.window
-    windows = sliding_window_view(x, w)
-    med = np.median(windows, axis=1)
-    mad = np.median(np.abs(windows - med[:, None]), axis=1)
-    before, after = med[:-w], med[w:]
-    mad_b, mad_a = mad[:-w], mad[w:]
-    noise = MAD_TO_SIGMA * np.sqrt((mad_b**2 + mad_a**2) / 2.0)
-    scale = np.maximum(noise, options.min_relative_noise * np.abs(before))
-    scale = np.maximum(scale, 1e-12)
-    return before, after, (after - before) / scale
+    windows = sliding_window_view(x, w, axis=1)
+    med = np.median(windows, axis=2)
+    mad = np.median(np.abs(windows - med[:, :, None]), axis=2)
+    before, after = med[:, :-w], med[:, w:]
+    noise = MAD_TO_SIGMA * np.sqrt((mad[:, :-w] ** 2 + mad[:, w:] ** 2) / 2.0)
+    scale = np.maximum(np.maximum(noise, options.min_relative_noise * np.abs(before)), 1e-12)
+    score = (after - before) / scale
+    if options.direction == "down":
+        score = -score
+    elif options.direction == "both":
+        score = np.abs(score)
+    return before, after, score
+
+
+def _best(
+    before: np.ndarray, after: np.ndarray, score: np.ndarray, options: DurationStepOptions
+) -> DurationStep | None:
+    # a clean step scores the same at every split within half a window of it: take the
+    # middle of the plateau of best scores
+    top = float(np.max(score))
+    plateau = np.flatnonzero(score >= top - 1e-9 * abs(top))
+    best = int(plateau[plateau.size // 2])
+    b, a = float(before[best]), float(after[best])
+    ratio = a / b if b > 0 else float("inf")
+    change = max(ratio, 1.0 / ratio) if ratio > 0 else float("inf")
+    if top < options.threshold or change < options.min_ratio:
+        return None
+    return DurationStep(index=best + options.window, before_s=b, after_s=a, ratio=ratio, score=top)
+
+
+def detect_duration_steps(
+    series: Sequence[Sequence[float] | npt.NDArray[np.float64]],
+    *,
+    options: DurationStepOptions = DurationStepOptions(),
+) -> list[DurationStep | None]:
+    """:func:`detect_duration_step` for many series at once (series of equal length after
+    dropping non-finite values are scored in one numpy batch)."""
+    clean = [np.asarray(s, dtype=np.float64) for s in series]
+    clean = [x[np.isfinite(x)] for x in clean]
+    out: list[DurationStep | None] = [None] * len(clean)
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(clean):
+        if options.window >= 2 and x.size >= 2 * options.window:
+            by_length.setdefault(x.size, []).append(i)
+    for indices in by_length.values():
+        before, after, score = _scores(np.stack([clean[i] for i in indices]), options)
+        for row, i in enumerate(indices):
+            out[i] = _best(before[row], after[row], score[row], options)
+    return out
 
 
 def detect_duration_step(
@@ -61,24 +103,4 @@ def detect_duration_step(
     ``index`` is the first run after the step. Non-finite values are dropped first
     (indices refer to the finite values).
     """
-    x = np.asarray(durations, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    w = options.window
-    if w < 2 or x.size < 2 * w:
-        return None
-    before, after, score = _scores(x, options)
-    if options.direction == "down":
-        score = -score
-    elif options.direction == "both":
-        score = np.abs(score)
-    # a clean step scores the same at every split within half a window of it: take the
-    # middle of the plateau of best scores
-    top = float(np.max(score))
-    plateau = np.flatnonzero(score >= top - 1e-9 * abs(top))
-    best = int(plateau[plateau.size // 2])
-    b, a, s = float(before[best]), float(after[best]), float(score[best])
-    ratio = a / b if b > 0 else float("inf")
-    change = max(ratio, 1.0 / ratio) if ratio > 0 else float("inf")
-    if s < options.threshold or change < options.min_ratio:
-        return None
-    return DurationStep(index=best + w, before_s=b, after_s=a, ratio=ratio, score=s)
+    return detect_duration_steps([durations], options=options)[0]

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gatewatch.analyse.health.columns import FAIL, PASS, ObservationColumns, compute_columns
-from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
+from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_steps
 from gatewatch.analyse.health.evidence import RunIndex, compute_evidence, compute_run_index
 from gatewatch.analyse.health.runs import RunTable, compute_group_flips, compute_run_table
 from gatewatch.analyse.health.stats import wilson_intervals
@@ -206,15 +206,23 @@ def _duration_index(cols: ObservationColumns) -> RunIndex:
     )
 
 
-def _duration_step(stats: TestStats, i: int, options: HealthOptions) -> DurationStep | None:
-    rows = stats.duration_index.of_test(i)
-    if not options.detect_steps or rows.size < 2 * options.duration_step.window:
-        return None
-    return detect_duration_step(stats.cols.duration_s[rows].tolist(), options=options.duration_step)
+def compute_duration_steps(
+    stats: TestStats, tests: Sequence[int], *, options: HealthOptions = HealthOptions()
+) -> dict[int, DurationStep]:
+    """Duration steps of the given tests (passing attempts in run order), in one batch."""
+    if not options.detect_steps:
+        return {}
+    series = [stats.cols.duration_s[stats.duration_index.of_test(i)] for i in tests]
+    steps = detect_duration_steps(series, options=options.duration_step)
+    return {i: step for i, step in zip(tests, steps, strict=True) if step is not None}
 
 
 def compute_health_record(
-    stats: TestStats, i: int, *, options: HealthOptions = HealthOptions()
+    stats: TestStats,
+    i: int,
+    *,
+    options: HealthOptions = HealthOptions(),
+    duration_step: DurationStep | None = None,
 ) -> TestHealth:
     """The :class:`TestHealth` of test number ``i`` of ``stats``."""
     c = {k: int(v[i]) for k, v in stats.counts.items()}
@@ -241,7 +249,7 @@ def compute_health_record(
         last_failure_at=_time(f["last"]),
         duration_p50_s=None if math.isnan(f["p50"]) else f["p50"],
         duration_p95_s=None if math.isnan(f["p95"]) else f["p95"],
-        duration_step=_duration_step(stats, i, options),
+        duration_step=duration_step,
         evidence=compute_evidence(
             stats.cols, stats.runs_table, stats.run_index, i, max_groups=options.max_evidence
         )
@@ -257,7 +265,8 @@ def compute_test_health(
     cols = observations if isinstance(observations, ObservationColumns) else compute_columns(observations)
     stats = compute_test_stats(cols, options=options)
     order = sorted(range(len(cols.test_ids)), key=cols.test_ids.__getitem__)
-    return tuple(compute_health_record(stats, i, options=options) for i in order)
+    steps = compute_duration_steps(stats, order, options=options)
+    return tuple(compute_health_record(stats, i, options=options, duration_step=steps.get(i)) for i in order)
 
 
 def compute_flaky_tests(
@@ -269,6 +278,7 @@ def compute_flaky_tests(
     flagged = np.flatnonzero(
         (stats.status == HealthStatus.FLAKY) | (stats.status == HealthStatus.BROKEN)
     ).tolist()
-    records = [compute_health_record(stats, i, options=options) for i in flagged]
+    steps = compute_duration_steps(stats, flagged, options=options)
+    records = [compute_health_record(stats, i, options=options, duration_step=steps.get(i)) for i in flagged]
     records.sort(key=lambda h: (-(h.failure_probability or 0.0), h.test_id))
     return tuple(records)

@@ -19,19 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
-from gatewatch.analyse.health.stats import (
-    compute_histogram_quantile,
-    merge_histograms,
-    wilson_intervals,
-)
+from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_steps
+from gatewatch.analyse.health.stats import compute_grouped_quantiles, wilson_intervals
 from gatewatch.domain.health import DailyTestRollup, DurationStep, HealthStatus, TestHealth
 
 FloatArray = npt.NDArray[np.float64]
@@ -135,19 +131,47 @@ def _status(
     return HealthStatus.FAILING if failures else HealthStatus.STABLE
 
 
-def _durations(
-    group: list[DailyTestRollup], options: RollupHealthOptions
-) -> tuple[float | None, float | None, DurationStep | None]:
-    hist = merge_histograms(*(r.duration_hist for r in group))
-    step = None
-    if options.detect_steps and len(group) >= 2 * options.duration_step.window:
-        per_day: dict[date, list[tuple[tuple[int, int], ...]]] = {}
-        for r in group:
-            if r.day is not None:
-                per_day.setdefault(r.day, []).append(r.duration_hist)
-        medians = [compute_histogram_quantile(merge_histograms(*per_day[d]), 0.5) for d in sorted(per_day)]
-        step = detect_duration_step([m for m in medians if m is not None], options=options.duration_step)
-    return compute_histogram_quantile(hist, 0.5), compute_histogram_quantile(hist, 0.95), step
+def _hist_rows(
+    rows: Sequence[DailyTestRollup], test: IntArray
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """Every histogram entry as (test, day ordinal or -1, bucket, count) rows."""
+    t, d, b, c = [], [], [], []
+    for r, ti in zip(rows, test.tolist(), strict=True):
+        day = r.day.toordinal() if r.day is not None else -1
+        for bucket, count in r.duration_hist:
+            t.append(ti)
+            d.append(day)
+            b.append(bucket)
+            c.append(count)
+    return (
+        np.array(t, dtype=np.int64),
+        np.array(d, dtype=np.int64),
+        np.array(b, dtype=np.int64),
+        np.array(c, dtype=np.int64),
+    )
+
+
+def _daily_steps(
+    hist: tuple[IntArray, IntArray, IntArray, IntArray], n: int, options: RollupHealthOptions
+) -> dict[int, DurationStep]:
+    """Steps in each test's series of daily median durations (days in order)."""
+    t, d, b, c = hist
+    timed = d >= 0
+    if not options.detect_steps or not timed.any():
+        return {}
+    days, group = np.unique(t[timed] * 10_000_000 + d[timed], return_inverse=True)
+    (medians,) = compute_grouped_quantiles(group, b[timed], c[timed], n_groups=days.size, qs=(0.5,))
+    owner = days // 10_000_000
+    bounds = np.searchsorted(owner, np.arange(n + 1))
+    candidates = [i for i in range(n) if bounds[i + 1] - bounds[i] >= 2 * options.duration_step.window]
+    steps = detect_duration_steps(
+        [medians[bounds[i] : bounds[i + 1]] for i in candidates], options=options.duration_step
+    )
+    return {i: s for i, s in zip(candidates, steps, strict=True) if s is not None}
+
+
+def _float(value: np.floating[Any]) -> float | None:
+    return None if np.isnan(value) else float(value)
 
 
 def _time(value: float) -> datetime | None:
@@ -172,13 +196,12 @@ def compute_test_health_from_rollups(
     lo, hi = wilson_intervals(sums["failures"], counted, confidence=options.confidence)
     first_fail, last_fail = _extreme_times(rows, test, n)
     scores = _scores(sums, options)
-    groups: list[list[DailyTestRollup]] = [[] for _ in range(n)]
-    for i in order.tolist():
-        groups[int(test[i])].append(rows[i])
+    hist = _hist_rows(rows, test)
+    p50, p95 = compute_grouped_quantiles(hist[0], hist[2], hist[3], n_groups=n, qs=(0.5, 0.95))
+    steps = _daily_steps(hist, n, options)
     s = {k: v.tolist() for k, v in sums.items()}
     out = []
     for test_id, i in sorted(index.items()):
-        p50, p95, step = _durations(groups[i], options)
         c, cr = s["passes"][i] + s["failures"][i], s["counted_runs"][i]
         out.append(
             TestHealth(
@@ -201,9 +224,9 @@ def compute_test_health_from_rollups(
                 flakiness_score=float(scores[i]),
                 first_failure_at=_time(float(first_fail[i])),
                 last_failure_at=_time(float(last_fail[i])),
-                duration_p50_s=p50,
-                duration_p95_s=p95,
-                duration_step=step,
+                duration_p50_s=_float(p50[i]),
+                duration_p95_s=_float(p95[i]),
+                duration_step=steps.get(i),
             )
         )
     return tuple(out)

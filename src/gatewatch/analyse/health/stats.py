@@ -11,7 +11,7 @@ accurate to half a bucket (~3.7 %).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -73,9 +73,14 @@ def compute_duration_buckets(durations_s: npt.ArrayLike) -> IntArray:
     return out
 
 
+def _bucket_values(buckets: IntArray) -> FloatArray:
+    values: FloatArray = _MIN_DURATION_S * np.power(10.0, (buckets + 0.5) / BUCKETS_PER_DECADE)
+    return values
+
+
 def compute_bucket_value_s(bucket: int) -> float:
     """The representative duration of a bucket (its geometric midpoint)."""
-    return float(_MIN_DURATION_S * 10.0 ** ((bucket + 0.5) / BUCKETS_PER_DECADE))
+    return float(_bucket_values(np.array([bucket]))[0])
 
 
 def compute_histogram(durations_s: Iterable[float]) -> tuple[tuple[int, int], ...]:
@@ -118,3 +123,29 @@ def compute_expected_rechecks(p_fail: float | None) -> float | None:
     if p_fail >= 1.0:
         return math.inf
     return p_fail / (1.0 - p_fail)
+
+
+def compute_grouped_quantiles(
+    group: IntArray, bucket: IntArray, count: IntArray, *, n_groups: int, qs: Sequence[float]
+) -> list[FloatArray]:
+    """Quantiles of many sparse histograms at once, given as (group, bucket, count) rows.
+
+    Same answer as :func:`compute_histogram_quantile` per group (NaN for empty groups).
+    """
+    width = MAX_BUCKET + 1
+    keys, inverse = np.unique(group * width + bucket, return_inverse=True)
+    counts = np.bincount(inverse, weights=count, minlength=keys.size)
+    g, b = keys // width, keys % width
+    totals = np.bincount(g, weights=counts, minlength=n_groups)
+    base = np.cumsum(totals) - totals
+    cum = np.cumsum(counts)
+    has = totals > 0
+    out = []
+    for q in qs:
+        idx = np.searchsorted(cum, base + q * np.maximum(totals - 1, 0), side="right")
+        idx = np.minimum(idx, max(keys.size - 1, 0))
+        values = np.full(n_groups, np.nan)
+        if keys.size:
+            values[has] = _bucket_values(b[idx[has]])
+        out.append(values)
+    return out

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatewatch.analyse.health.stats import (
+    compute_grouped_quantiles,
     compute_histogram,
     compute_histogram_quantile,
     merge_histograms,
@@ -86,3 +87,20 @@ def test_histogram_quantiles_are_monotone(values: list[float]) -> None:
     qs = [compute_histogram_quantile(hist, q) for q in (0.0, 0.25, 0.5, 0.95, 1.0)]
     assert all(x is not None for x in qs)
     assert qs == sorted(qs)  # type: ignore[type-var]
+
+
+@settings(derandomize=True)
+@given(st.lists(st.lists(st.floats(min_value=1e-3, max_value=1e5), max_size=20), min_size=1, max_size=8))
+def test_grouped_quantiles_equal_per_histogram_quantiles(groups: list[list[float]]) -> None:
+    hists = [compute_histogram(values) for values in groups]
+    rows = [(g, b, c) for g, hist in enumerate(hists) for b, c in hist]
+    g, b, c = (np.array([r[i] for r in rows], dtype=np.int64) for i in range(3))
+    qs = (0.0, 0.5, 0.95, 1.0)
+    got = compute_grouped_quantiles(g, b, c, n_groups=len(hists), qs=qs)
+    for qi, q in enumerate(qs):
+        for gi, hist in enumerate(hists):
+            expected = compute_histogram_quantile(hist, q)
+            if expected is None:
+                assert np.isnan(got[qi][gi])
+            else:
+                assert got[qi][gi] == expected

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_steps
-from gatewatch.analyse.health.stats import compute_grouped_quantiles, wilson_intervals
+from gatewatch.analyse.health.stats import compute_datetimes, compute_grouped_quantiles, wilson_intervals
 from gatewatch.domain.health import DailyTestRollup, DurationStep, HealthStatus, TestHealth
 
 FloatArray = npt.NDArray[np.float64]
@@ -170,19 +170,23 @@ def _daily_steps(
     return {i: s for i, s in zip(candidates, steps, strict=True) if s is not None}
 
 
-def _float(value: np.floating[Any]) -> float | None:
-    return None if np.isnan(value) else float(value)
+def _float(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
-def _time(value: float) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if math.isfinite(value) else None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Totals:
+    """Per-test totals as Python lists (index = position in ``index``)."""
+
+    index: dict[str, int]
+    ints: dict[str, list[int]]
+    floats: dict[str, list[float]]
+    first_failure_at: list[datetime | None]
+    last_failure_at: list[datetime | None]
+    steps: dict[int, DurationStep]
 
 
-def compute_test_health_from_rollups(
-    rollups: Iterable[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
-) -> tuple[TestHealth, ...]:
-    """Health of every test in ``rollups`` (any days, jobs, branches selected), sorted by test id."""
-    rows = list(rollups)
+def _totals(rows: Sequence[DailyTestRollup], options: RollupHealthOptions) -> _Totals:
     index: dict[str, int] = {}
     test = np.fromiter((index.setdefault(r.test_id, len(index)) for r in rows), np.int64, count=len(rows))
     n = len(index)
@@ -190,25 +194,38 @@ def compute_test_health_from_rollups(
         k: np.bincount(test, weights=_column(rows, k, np.int64), minlength=n).astype(np.int64)
         for k in _SUMMED
     }
-    order = _chronology(rows, test)
-    sums["flips"] = sums["flips"] + _boundary_flips(rows, test, order, n)
-    counted = sums["passes"] + sums["failures"]
-    lo, hi = wilson_intervals(sums["failures"], counted, confidence=options.confidence)
+    sums["flips"] = sums["flips"] + _boundary_flips(rows, test, _chronology(rows, test), n)
+    lo, hi = wilson_intervals(
+        sums["failures"], sums["passes"] + sums["failures"], confidence=options.confidence
+    )
     first_fail, last_fail = _extreme_times(rows, test, n)
-    scores = _scores(sums, options)
     hist = _hist_rows(rows, test)
     p50, p95 = compute_grouped_quantiles(hist[0], hist[2], hist[3], n_groups=n, qs=(0.5, 0.95))
-    steps = _daily_steps(hist, n, options)
-    s = {k: v.tolist() for k, v in sums.items()}
+    floats = {"lo": lo, "hi": hi, "score": _scores(sums, options), "p50": p50, "p95": p95}
+    return _Totals(
+        index=index,
+        ints={k: v.tolist() for k, v in sums.items()},
+        floats={k: v.tolist() for k, v in floats.items()},
+        first_failure_at=compute_datetimes(first_fail.tolist()),
+        last_failure_at=compute_datetimes(last_fail.tolist()),
+        steps=_daily_steps(hist, n, options),
+    )
+
+
+def compute_test_health_from_rollups(
+    rollups: Iterable[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
+) -> tuple[TestHealth, ...]:
+    """Health of every test in ``rollups`` (any days, jobs, branches selected), sorted by test id."""
+    totals = _totals(list(rollups), options)
+    s, fl, steps = totals.ints, totals.floats, totals.steps
+    first_at, last_at = totals.first_failure_at, totals.last_failure_at
     out = []
-    for test_id, i in sorted(index.items()):
+    for test_id, i in sorted(totals.index.items()):
         c, cr = s["passes"][i] + s["failures"][i], s["counted_runs"][i]
         out.append(
             TestHealth(
                 test_id=test_id,
-                status=_status(
-                    s["passes"][i], s["failures"][i], s["mixed_runs"][i], float(scores[i]), options
-                ),
+                status=_status(s["passes"][i], s["failures"][i], s["mixed_runs"][i], fl["score"][i], options),
                 runs=s["runs"][i],
                 attempts=s["attempts"][i],
                 passes=s["passes"][i],
@@ -218,14 +235,14 @@ def compute_test_health_from_rollups(
                 known_failures=s["known_failures"][i],
                 pass_rate=s["passes"][i] / c if c else None,
                 failure_probability=s["failures"][i] / c if c else None,
-                failure_interval=(float(lo[i]), float(hi[i])),
+                failure_interval=(fl["lo"][i], fl["hi"][i]),
                 flip_rate=s["flips"][i] / (cr - 1) if cr > 1 else None,
                 same_code_flip_rate=None,
-                flakiness_score=float(scores[i]),
-                first_failure_at=_time(float(first_fail[i])),
-                last_failure_at=_time(float(last_fail[i])),
-                duration_p50_s=_float(p50[i]),
-                duration_p95_s=_float(p95[i]),
+                flakiness_score=fl["score"][i],
+                first_failure_at=first_at[i],
+                last_failure_at=last_at[i],
+                duration_p50_s=_float(fl["p50"][i]),
+                duration_p95_s=_float(fl["p95"][i]),
                 duration_step=steps.get(i),
             )
         )

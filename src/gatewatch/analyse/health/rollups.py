@@ -19,14 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from gatewatch.analyse.health.columns import FAIL, PASS, ObservationColumns, compute_columns
 from gatewatch.analyse.health.runs import RunTable, compute_run_table, compute_sequence_order
-from gatewatch.analyse.health.stats import MAX_BUCKET, compute_duration_buckets, merge_histograms
+from gatewatch.analyse.health.stats import (
+    MAX_BUCKET,
+    compute_datetimes,
+    compute_duration_buckets,
+    merge_histograms,
+)
 from gatewatch.domain.health import DailyTestRollup, TestObservation
 
 RollupKey = tuple[date | None, str, str, str, str]
@@ -131,8 +136,16 @@ def _counts(
     return counts
 
 
-def _ts(value: float) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if np.isfinite(value) else None
+def _decode_keys(keys: IntArray, cols: ObservationColumns) -> tuple[IntArray, IntArray, IntArray]:
+    """(day index, test, slice) of each rollup key (see :func:`_group_keys`)."""
+    n_tests, n_slices = max(len(cols.test_ids), 1), max(len(cols.slices), 1)
+    day_idx, rest = np.divmod(keys, n_tests * n_slices)
+    test_idx, slice_idx = np.divmod(rest, n_slices)
+    return day_idx, test_idx, slice_idx
+
+
+def _day(index: int) -> date | None:
+    return None if index == 0 else date.fromordinal(_EPOCH_ORDINAL + index - 1)
 
 
 def compute_daily_test_rollups(
@@ -143,50 +156,53 @@ def compute_daily_test_rollups(
     runs = compute_run_table(cols)
     keys, run_group, infra_group = _group_keys(cols, runs)
     g = keys.size
-    n_tests, n_slices = max(len(cols.test_ids), 1), max(len(cols.slices), 1)
-    day_idx, rest = np.divmod(keys, n_tests * n_slices)
-    test_idx, slice_idx = np.divmod(rest, n_slices)
-    counts = _counts(cols, runs, run_group, infra_group, g)
-    seq = _sequence(runs, run_group, g)
-    fail_first, fail_last = _failure_times(cols, runs, run_group, g)
+    day_idx, test_idx, slice_idx = _decode_keys(keys, cols)
+    c = {k: v.tolist() for k, v in _counts(cols, runs, run_group, infra_group, g).items()}
+    q = {k: v.tolist() for k, v in _sequence(runs, run_group, g).items()}
+    fail_first, fail_last = (compute_datetimes(v.tolist()) for v in _failure_times(cols, runs, run_group, g))
+    first_at, last_at = compute_datetimes(q["first_at"]), compute_datetimes(q["last_at"])
     d_count, d_sum, hists = _durations(cols, runs, run_group, g)
-    lists = {k: v.tolist() for k, v in counts.items()} | {k: v.tolist() for k, v in seq.items()}
-    out = []
-    for i, (day, t, s) in enumerate(
-        zip(day_idx.tolist(), test_idx.tolist(), slice_idx.tolist(), strict=True)
-    ):
-        job, branch, pipeline = cols.slices[s] if cols.slices else ("", "", "")
-        attempts = lists["passes"][i] + lists["failures"][i] + lists["skips"][i]
-        out.append(
-            DailyTestRollup(
-                day=None if day == 0 else date.fromordinal(_EPOCH_ORDINAL + day - 1),
-                test_id=cols.test_ids[t],
-                job_name=job,
-                branch=branch,
-                pipeline=pipeline,
-                runs=lists["runs"][i],
-                counted_runs=lists["counted_runs"][i],
-                failed_runs=lists["failed_runs"][i],
-                mixed_runs=lists["mixed_runs"][i],
-                attempts=attempts,
-                passes=lists["passes"][i],
-                failures=lists["failures"][i],
-                skips=lists["skips"][i],
-                infra_attempts=lists["infra_attempts"][i],
-                known_failures=lists["known_failures"][i],
-                flips=lists["flips"][i],
-                first_failed=lists["first_failed"][i],
-                last_failed=lists["last_failed"][i],
-                first_at=_ts(lists["first_at"][i]),
-                last_at=_ts(lists["last_at"][i]),
-                first_failure_at=_ts(float(fail_first[i])),
-                last_failure_at=_ts(float(fail_last[i])),
-                duration_count=int(d_count[i]),
-                duration_sum_s=float(d_sum[i]),
-                duration_hist=hists[i],
+    days = {d: _day(d) for d in set(day_idx.tolist())}
+    slices = cols.slices or (("", "", ""),)
+    return tuple(
+        DailyTestRollup(
+            day=days[day],
+            test_id=cols.test_ids[t],
+            job_name=slices[sl][0],
+            branch=slices[sl][1],
+            pipeline=slices[sl][2],
+            runs=c["runs"][i],
+            counted_runs=c["counted_runs"][i],
+            failed_runs=c["failed_runs"][i],
+            mixed_runs=c["mixed_runs"][i],
+            attempts=c["passes"][i] + c["failures"][i] + c["skips"][i],
+            passes=c["passes"][i],
+            failures=c["failures"][i],
+            skips=c["skips"][i],
+            infra_attempts=c["infra_attempts"][i],
+            known_failures=c["known_failures"][i],
+            flips=q["flips"][i],
+            first_failed=q["first_failed"][i],
+            last_failed=q["last_failed"][i],
+            first_at=first_at[i],
+            last_at=last_at[i],
+            first_failure_at=fail_first[i],
+            last_failure_at=fail_last[i],
+            duration_count=dc,
+            duration_sum_s=ds,
+            duration_hist=hists[i],
+        )
+        for i, (day, t, sl, dc, ds) in enumerate(
+            zip(
+                day_idx.tolist(),
+                test_idx.tolist(),
+                slice_idx.tolist(),
+                d_count.tolist(),
+                d_sum.tolist(),
+                strict=True,
             )
         )
-    return tuple(out)
+    )
 
 
 def _min(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -148,4 +149,16 @@ def compute_grouped_quantiles(
         if keys.size:
             values[has] = _bucket_values(b[idx[has]])
         out.append(values)
+    return out
+
+
+def compute_datetimes(epoch_s: Iterable[float]) -> list[datetime | None]:
+    """Epoch seconds to aware UTC datetimes (None for NaN/inf), converting each distinct value
+    once: runs share their start time across all their tests."""
+    cache: dict[float, datetime | None] = {}
+    out = []
+    for value in epoch_s:
+        if value not in cache:
+            cache[value] = datetime.fromtimestamp(value, tz=UTC) if math.isfinite(value) else None
+        out.append(cache[value])
     return out

@@ -26,9 +26,14 @@ from gatewatch.analyse.health.per_test import (
     HealthOptions,
     compute_flaky_tests,
     compute_test_health,
+    compute_test_health_by_job,
 )
 from gatewatch.analyse.health.quarantine import render_exclude_list, render_quarantine_json
-from gatewatch.analyse.health.rollup_health import RollupHealthOptions, compute_test_health_from_rollups
+from gatewatch.analyse.health.rollup_health import (
+    RollupHealthOptions,
+    compute_test_health_by_job_from_rollups,
+    compute_test_health_from_rollups,
+)
 from gatewatch.analyse.health.rollups import (
     compute_daily_test_rollups,
     merge_rollup_pair,
@@ -50,6 +55,8 @@ __all__ = [
     "compute_job_health",
     "compute_job_rates_from_rollups",
     "compute_test_health",
+    "compute_test_health_by_job",
+    "compute_test_health_by_job_from_rollups",
     "compute_test_health_from_rollups",
     "detect_duration_step",
     "merge_job_rollups",

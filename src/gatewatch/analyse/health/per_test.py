@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -282,3 +282,17 @@ def compute_flaky_tests(
     records = [compute_health_record(stats, i, options=options, duration_step=steps.get(i)) for i in flagged]
     records.sort(key=lambda h: (-(h.failure_probability or 0.0), h.test_id))
     return tuple(records)
+
+
+def compute_test_health_by_job(
+    observations: Sequence[TestObservation], *, options: HealthOptions = HealthOptions()
+) -> tuple[TestHealth, ...]:
+    """Health per (test, job): each job's history on its own, sorted by job then test id."""
+    per_job: dict[str, list[TestObservation]] = {}
+    for o in observations:
+        per_job.setdefault(o.job_name, []).append(o)
+    return tuple(
+        replace(h, job_name=job)
+        for job in sorted(per_job)
+        for h in compute_test_health(per_job[job], options=options)
+    )

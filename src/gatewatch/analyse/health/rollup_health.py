@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -247,3 +247,17 @@ def compute_test_health_from_rollups(
             )
         )
     return tuple(out)
+
+
+def compute_test_health_by_job_from_rollups(
+    rollups: Iterable[DailyTestRollup], *, options: RollupHealthOptions = RollupHealthOptions()
+) -> tuple[TestHealth, ...]:
+    """Health per (test, job) from rollups, sorted by job then test id."""
+    per_job: dict[str, list[DailyTestRollup]] = {}
+    for r in rollups:
+        per_job.setdefault(r.job_name, []).append(r)
+    return tuple(
+        replace(h, job_name=job)
+        for job in sorted(per_job)
+        for h in compute_test_health_from_rollups(per_job[job], options=options)
+    )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gatewatch.analyse.health.per_test import compute_flaky_tests, compute_test_health
+from gatewatch.analyse.health.per_test import (
+    compute_flaky_tests,
+    compute_test_health,
+    compute_test_health_by_job,
+)
 from gatewatch.domain.health import BuildVerdict, HealthStatus, TestHealth, TestObservation
 from support.health_sim import at_hour
 from support.health_sim import observation as obs
@@ -158,3 +162,12 @@ def test_duration_step_is_reported_for_a_test_that_got_slower() -> None:
 
 def test_empty_history_has_no_tests() -> None:
     assert compute_test_health([]) == ()
+
+
+def test_health_by_job_keeps_each_jobs_history_apart() -> None:
+    history = [obs("t", r, "pass", job_name="unit") for r in range(4)]
+    history += [obs("t", 10 + r, "fail", job_name="py312") for r in range(4)]
+    assert [(h.job_name, h.test_id, h.status) for h in compute_test_health_by_job(history)] == [
+        ("py312", "t", HealthStatus.BROKEN),
+        ("unit", "t", HealthStatus.STABLE),
+    ]

@@ -3,8 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gatewatch.analyse.health.per_test import compute_test_health
-from gatewatch.analyse.health.rollup_health import compute_flakiness_score, compute_test_health_from_rollups
+from gatewatch.analyse.health.per_test import compute_test_health, compute_test_health_by_job
+from gatewatch.analyse.health.rollup_health import (
+    compute_flakiness_score,
+    compute_test_health_by_job_from_rollups,
+    compute_test_health_from_rollups,
+)
 from gatewatch.analyse.health.rollups import compute_daily_test_rollups
 from gatewatch.domain.health import HealthStatus
 from support.health_sim import PlantedTest, planted_suite, simulate_history
@@ -52,3 +56,11 @@ def test_stable_test_has_no_flips_and_no_step() -> None:
     history = simulate_history(np.random.default_rng(1), [PlantedTest(test_id="s", kind="stable")], runs=100)
     (h,) = compute_test_health_from_rollups(compute_daily_test_rollups(history))
     assert (h.status, h.flip_rate, h.duration_step) == (HealthStatus.STABLE, 0.0, None)
+
+
+def test_rollup_health_by_job_equals_raw_health_by_job() -> None:
+    history = [obs("t", r, "fail" if r % 4 == 1 else "pass", job_name="unit") for r in range(12)]
+    history += [obs("t", 20 + r, "fail", job_name="py312") for r in range(3)]
+    raw = [(h.job_name, h.status, h.failures, h.flip_rate) for h in compute_test_health_by_job(history)]
+    rolled = compute_test_health_by_job_from_rollups(compute_daily_test_rollups(history))
+    assert [(h.job_name, h.status, h.failures, h.flip_rate) for h in rolled] == raw

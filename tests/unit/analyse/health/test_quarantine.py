@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from gatewatch.analyse.health.per_test import compute_test_health
 from gatewatch.analyse.health.quarantine import (
@@ -117,3 +118,29 @@ def test_exclude_list_accepts_health_records() -> None:
     assert "p_fail=" in text
     (pattern,) = _stestr_exclusions(text)
     assert pattern.search("flaky[#1]")
+
+
+DATA = Path(__file__).resolve().parents[3] / "data" / "health" / "result-samples"
+REAL_FILES = [
+    "jest-junit/jest-junit.xml",
+    "nette-tester/BootstrapFormRenderer-report.xml",
+    "pytest/python-xunit-pytest.xml",
+    "crafted-edge-cases/unsupported-unicode.xml",
+    "crafted-edge-cases/with-xml-entities.xml",
+]
+
+
+def _real_ids(name: str) -> list[str]:
+    """classname::name of every testcase of a real producer's JUnit file (see NOTICE.md)."""
+    tree = etree.parse(str(DATA / name))
+    return [f"{case.get('classname', '')}::{case.get('name', '')}" for case in tree.iter("testcase")]
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_real_producer_ids_round_trip_through_both_exclude_lists(tmp_path: Path, name: str) -> None:
+    ids = _real_ids(name)
+    assert ids
+    assert sorted(_pytest_deselected(tmp_path, render_exclude_list(ids, style="pytest"))) == sorted(set(ids))
+    patterns = _stestr_exclusions(render_exclude_list(ids, style="stestr"))
+    for test_id in ids:
+        assert [bool(p.search(test_id)) for p in patterns].count(True) == 1

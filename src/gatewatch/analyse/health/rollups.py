@@ -72,9 +72,11 @@ def _sequence(runs: RunTable, group: IntArray, g: int) -> dict[str, npt.NDArray[
     flips = np.bincount(grp[1:][same & (failed[1:] != failed[:-1])], minlength=g)
     first_failed, last_failed = np.zeros(g, dtype=bool), np.zeros(g, dtype=bool)
     first_at, last_at = np.full(g, np.inf), np.full(g, -np.inf)
-    # assignment keeps the last write: reversed for the first run of each group
-    first_failed[grp[::-1]] = failed[::-1]
-    last_failed[grp] = failed
+    if grp.size:
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        ends = np.append(starts[1:] - 1, grp.size - 1)
+        first_failed[grp[starts]] = failed[starts]
+        last_failed[grp[ends]] = failed[ends]
     np.minimum.at(first_at, grp, np.nan_to_num(times, nan=np.inf))
     np.maximum.at(last_at, grp, np.nan_to_num(times, nan=-np.inf))
     return {

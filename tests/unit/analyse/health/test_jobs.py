@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from gatewatch.analyse.health.jobs import (
@@ -121,3 +122,28 @@ def test_job_rollups_merge_incrementally_to_the_batch_result() -> None:
 def test_jobs_are_reported_separately_and_sorted() -> None:
     builds = [build(0, S, job_name="b"), build(1, F, job_name="a"), build(2, S, job_name="a")]
     assert [(h.job_name, h.builds) for h in compute_job_health(builds)] == [("a", 2), ("b", 1)]
+
+
+@pytest.mark.parametrize(("p_fail", "seed"), [(0.05, 1), (0.2, 2), (0.4, 3)])
+def test_correct_change_estimate_covers_a_planted_flaky_job_rechecked_until_it_passes(
+    p_fail: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    builds, n = [], 0
+    for change in range(400):
+        bad = change % 10 == 0  # 10 % of changes are wrong in patchset 1, fixed in patchset 2
+        patchset = 1
+        while True:
+            failed = bad or rng.random() < p_fail
+            builds.append(build(n, F if failed else S, change=change, patchset=patchset))
+            n += 1
+            if bad:
+                bad, patchset = False, 2
+            elif not failed:
+                break
+    h = _one(builds)
+    lo, hi = h.correct_change_interval
+    assert lo <= p_fail <= hi
+    assert h.expected_rechecks == pytest.approx(p_fail / (1 - p_fail), abs=0.1)
+    # counting every build would blame the job for the broken changes too
+    assert (h.failure_rate or 0.0) > (h.correct_change_failure_probability or 0.0)

@@ -12,10 +12,11 @@ Runs that name neither get a code of their own, so they never count as a repeat.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -70,11 +71,7 @@ class ObservationColumns:
 
 def compute_code_key(obs: TestObservation) -> str:
     """The code a run tested: ``c:CHANGE,PS``, else ``sha:COMMIT``, else ``run:KEY``."""
-    if obs.change is not None and obs.patchset is not None:
-        return f"c:{obs.change},{obs.patchset}"
-    if obs.commit_sha:
-        return f"sha:{obs.commit_sha}"
-    return f"run:{obs.run_key}"
+    return _code_name(obs.change, obs.patchset, obs.commit_sha, obs.run_key)
 
 
 def _factorise(values: Iterable[K], count: int) -> tuple[tuple[K, ...], npt.NDArray[np.int64]]:
@@ -91,14 +88,38 @@ def _epoch_s(ts: datetime | None) -> float:
     return ts.timestamp()
 
 
-def compute_columns(observations: Sequence[TestObservation]) -> ObservationColumns:
-    """Columns from records, in the given (ingest) order."""
+def _mapped(
+    observations: Sequence[TestObservation], field: str, convert: Callable[[Any], Any], dtype: type
+) -> npt.NDArray[Any]:
+    """``convert`` applied to each distinct value of ``field`` once, then spread to all rows."""
+    vocab, idx = _factorise(map(attrgetter(field), observations), len(observations))
+    return np.array([convert(v) for v in vocab], dtype=dtype)[idx] if vocab else np.zeros(0, dtype=dtype)
+
+
+def _codes(observations: Sequence[TestObservation]) -> tuple[tuple[str, ...], npt.NDArray[np.int64]]:
+    """Code keys (see :func:`compute_code_key`), formatted once per distinct run identity."""
     n = len(observations)
-    test_ids, test = _factorise((o.test_id for o in observations), n)
-    run_keys, run = _factorise((o.run_key for o in observations), n)
-    codes, code = _factorise((compute_code_key(o) for o in observations), n)
-    builds, build = _factorise((o.build_uuid for o in observations), n)
-    slices, slice_ = _factorise(((o.job_name, o.branch, o.pipeline) for o in observations), n)
+    fields = attrgetter("change", "patchset", "commit_sha", "run_key")
+    raw_vocab, raw = _factorise(map(fields, observations), n)
+    names = [_code_name(*v) for v in raw_vocab]
+    codes, remap = _factorise(names, len(names))
+    return codes, remap[raw] if n else raw
+
+
+def _code_name(change: int | None, patchset: int | None, commit_sha: str, run_key: str) -> str:
+    if change is not None and patchset is not None:
+        return f"c:{change},{patchset}"
+    return f"sha:{commit_sha}" if commit_sha else f"run:{run_key}"
+
+
+def compute_columns(observations: Sequence[TestObservation]) -> ObservationColumns:
+    """Columns from records, in the given (ingest) order (one C-level pass per field)."""
+    n = len(observations)
+    test_ids, test = _factorise(map(attrgetter("test_id"), observations), n)
+    run_keys, run = _factorise(map(attrgetter("run_key"), observations), n)
+    codes, code = _codes(observations)
+    builds, build = _factorise(map(attrgetter("build_uuid"), observations), n)
+    slices, slice_ = _factorise(map(attrgetter("job_name", "branch", "pipeline"), observations), n)
     return ObservationColumns(
         test_ids=test_ids,
         run_keys=run_keys,
@@ -110,15 +131,11 @@ def compute_columns(observations: Sequence[TestObservation]) -> ObservationColum
         code=code,
         build=build,
         slice=slice_,
-        time_s=np.fromiter((_epoch_s(o.started_at) for o in observations), dtype=np.float64, count=n),
-        outcome=np.fromiter((OUTCOME_CODE[o.outcome] for o in observations), dtype=np.int8, count=n),
-        infra=np.fromiter((o.build_verdict == BuildVerdict.INFRA for o in observations), dtype=bool, count=n),
-        known=np.fromiter((o.build_verdict == BuildVerdict.KNOWN for o in observations), dtype=bool, count=n),
-        duration_s=np.fromiter(
-            (float("nan") if o.duration_s is None else o.duration_s for o in observations),
-            dtype=np.float64,
-            count=n,
-        ),
+        time_s=_mapped(observations, "started_at", _epoch_s, np.float64),
+        outcome=_mapped(observations, "outcome", OUTCOME_CODE.__getitem__, np.int8),
+        infra=_mapped(observations, "build_verdict", lambda v: v == BuildVerdict.INFRA, np.bool_),
+        known=_mapped(observations, "build_verdict", lambda v: v == BuildVerdict.KNOWN, np.bool_),
+        duration_s=np.array(list(map(attrgetter("duration_s"), observations)), dtype=np.float64).reshape(n),
     )
 
 

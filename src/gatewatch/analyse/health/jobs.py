@@ -221,9 +221,10 @@ def compute_one_job_health(
     correct_fails = sum(b.result.is_failure for b in on_correct)
     p_correct = _rate(correct_fails, len(on_correct))
     evidence = _evidence(ordered, options.max_evidence)
+    status = _status(ordered, evidence, options)
     return JobHealth(
         job_name=ordered[-1].job_name if ordered else (builds[0].job_name if builds else ""),
-        status=_status(ordered, evidence, options),
+        status=status,
         voting=ordered[-1].voting if ordered else True,
         builds=n,
         successes=sum(b.result == BuildResult.SUCCESS for b in ordered),
@@ -239,7 +240,7 @@ def compute_one_job_health(
         correct_change_interval=wilson_interval(correct_fails, len(on_correct), options.confidence),
         expected_rechecks=compute_expected_rechecks(p_correct),
         daily=compute_job_rates_from_rollups(compute_daily_job_rollups(ordered)),
-        evidence=evidence if evidence and _status(ordered, evidence, options) == HealthStatus.FLAKY else (),
+        evidence=evidence if status == HealthStatus.FLAKY else (),
     )
 
 

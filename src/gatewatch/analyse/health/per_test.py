@@ -1,8 +1,9 @@
 """Per-test health over raw observations: counts, rates, flips, failures, durations, status.
 
 All per-test numbers are computed for every test at once with numpy group-bys (linear
-after one sort), so a million observations take about a second including the conversion
-from records. Formulas are in docs/health.md; in short:
+apart from a few sorts): about a second for a million observations, plus about as much
+again to turn records into columns (docs/health.md, "Speed"). Formulas are in
+docs/health.md; in short:
 
 - failure probability = failed / (passed + failed) attempts, skips and infra builds
   excluded, with a Wilson interval;

@@ -17,9 +17,10 @@ days) nor name the runs of the evidence: here a test is FLAKY from retries insid
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -79,10 +80,25 @@ def _column(rollups: Sequence[DailyTestRollup], name: str, dtype: type) -> npt.N
     return np.fromiter(map(attrgetter(name), rollups), dtype=dtype, count=len(rollups))
 
 
+def _converted(rollups: Sequence[DailyTestRollup], name: str, convert: Callable[[Any], float]) -> FloatArray:
+    """``convert`` of a field, applied once per distinct value (days and run times repeat)."""
+    values = list(map(attrgetter(name), rollups))
+    position = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    converted: FloatArray = np.array([convert(v) for v in position], dtype=np.float64)
+    if not position:
+        return np.zeros(0)
+    out: FloatArray = converted[np.fromiter(map(position.__getitem__, values), np.int64, count=len(values))]
+    return out
+
+
+def _ordinal(day: date | None) -> float:
+    return float(day.toordinal()) if day is not None else math.inf
+
+
 def _chronology(rollups: Sequence[DailyTestRollup], test: IntArray) -> IntArray:
     """Rollup indices by (test, day (None last), first run time (None last))."""
-    day = np.fromiter((r.day.toordinal() if r.day else np.iinfo(np.int64).max for r in rollups), np.int64)
-    first = np.fromiter((_epoch(r.first_at) for r in rollups), np.float64, count=len(rollups))
+    day = _converted(rollups, "day", _ordinal)
+    first = _converted(rollups, "first_at", _epoch)
     return np.lexsort((np.arange(len(rollups)), first, day, test)).astype(np.int64)
 
 
@@ -99,8 +115,8 @@ def _boundary_flips(rollups: Sequence[DailyTestRollup], test: IntArray, order: I
 def _extreme_times(
     rollups: Sequence[DailyTestRollup], test: IntArray, n: int
 ) -> tuple[FloatArray, FloatArray]:
-    first = np.fromiter((_epoch(r.first_failure_at) for r in rollups), np.float64, count=len(rollups))
-    last = np.fromiter((_epoch(r.last_failure_at) for r in rollups), np.float64, count=len(rollups))
+    first = _converted(rollups, "first_failure_at", _epoch)
+    last = _converted(rollups, "last_failure_at", _epoch)
     lo, hi = np.full(n, np.inf), np.full(n, -np.inf)
     np.minimum.at(lo, test, np.nan_to_num(first, nan=np.inf))
     np.maximum.at(hi, test, np.nan_to_num(last, nan=-np.inf))
@@ -135,20 +151,12 @@ def _hist_rows(
     rows: Sequence[DailyTestRollup], test: IntArray
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Every histogram entry as (test, day ordinal or -1, bucket, count) rows."""
-    t, d, b, c = [], [], [], []
-    for r, ti in zip(rows, test.tolist(), strict=True):
-        day = r.day.toordinal() if r.day is not None else -1
-        for bucket, count in r.duration_hist:
-            t.append(ti)
-            d.append(day)
-            b.append(bucket)
-            c.append(count)
-    return (
-        np.array(t, dtype=np.int64),
-        np.array(d, dtype=np.int64),
-        np.array(b, dtype=np.int64),
-        np.array(c, dtype=np.int64),
-    )
+    hists = [r.duration_hist for r in rows]
+    lengths = np.fromiter(map(len, hists), np.int64, count=len(hists))
+    pairs = np.array(list(chain.from_iterable(hists)), dtype=np.int64).reshape(-1, 2)
+    day = _converted(rows, "day", _ordinal)
+    day = np.where(np.isfinite(day), day, -1).astype(np.int64)
+    return np.repeat(test, lengths), np.repeat(day, lengths), pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
 def _daily_steps(
@@ -187,8 +195,9 @@ class _Totals:
 
 
 def _totals(rows: Sequence[DailyTestRollup], options: RollupHealthOptions) -> _Totals:
-    index: dict[str, int] = {}
-    test = np.fromiter((index.setdefault(r.test_id, len(index)) for r in rows), np.int64, count=len(rows))
+    test_ids = list(map(attrgetter("test_id"), rows))
+    index = {t: i for i, t in enumerate(dict.fromkeys(test_ids))}
+    test = np.fromiter(map(index.__getitem__, test_ids), np.int64, count=len(rows))
     n = len(index)
     sums = {
         k: np.bincount(test, weights=_column(rows, k, np.int64), minlength=n).astype(np.int64)

@@ -31,7 +31,7 @@ from gatewatch.analyse.health.columns import FAIL, PASS, ObservationColumns, com
 from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_steps
 from gatewatch.analyse.health.evidence import RunIndex, compute_evidence, compute_run_index
 from gatewatch.analyse.health.runs import RunTable, compute_group_flips, compute_run_table
-from gatewatch.analyse.health.stats import wilson_intervals
+from gatewatch.analyse.health.stats import compute_flakiness_scores, wilson_intervals
 from gatewatch.domain.health import DurationStep, HealthStatus, TestHealth, TestObservation
 
 FloatArray = npt.NDArray[np.float64]
@@ -146,16 +146,6 @@ def _duration_quantiles(cols: ObservationColumns) -> tuple[FloatArray, FloatArra
     return p50, p95
 
 
-def _scores(c: dict[str, IntArray], options: HealthOptions) -> FloatArray:
-    counted = c["counted_runs"].astype(np.float64)
-    pi = np.divide(c["failed_runs"], counted, out=np.zeros(counted.size), where=counted > 0)
-    phi = np.divide(c["flips"], c["flip_pairs"], out=np.zeros(counted.size), where=c["flip_pairs"] > 0)
-    expected = 2.0 * pi * (1.0 - pi)
-    rho = np.clip(np.divide(phi, expected, out=np.zeros(counted.size), where=expected > 0), 0.0, 1.0)
-    s = np.minimum(1.0, c["failed_runs"] / max(options.score_min_failures, 1))
-    return rho * s
-
-
 def _status(c: dict[str, IntArray], score: FloatArray, options: HealthOptions) -> npt.NDArray[np.object_]:
     status = np.full(score.size, HealthStatus.STABLE, dtype=object)
     status[c["failures"] > 0] = HealthStatus.FAILING
@@ -173,7 +163,12 @@ def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = Hea
     lo, hi = wilson_intervals(counts["failures"], counted, confidence=options.confidence)
     first, last = _failure_times(cols)
     p50, p95 = _duration_quantiles(cols)
-    score = _scores(counts, options)
+    score = compute_flakiness_scores(
+        counts["failed_runs"],
+        counts["counted_runs"],
+        counts["flips"],
+        min_failures=options.score_min_failures,
+    )
     floats = {"lo": lo, "hi": hi, "first": first, "last": last, "p50": p50, "p95": p95, "score": score}
     return TestStats(
         cols=cols,

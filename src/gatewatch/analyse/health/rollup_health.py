@@ -28,7 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_steps
-from gatewatch.analyse.health.stats import compute_datetimes, compute_grouped_quantiles, wilson_intervals
+from gatewatch.analyse.health.stats import (
+    compute_datetimes,
+    compute_flakiness_scores,
+    compute_grouped_quantiles,
+    wilson_intervals,
+)
 from gatewatch.domain.health import DailyTestRollup, DurationStep, HealthStatus, TestHealth
 
 FloatArray = npt.NDArray[np.float64]
@@ -62,12 +67,9 @@ class RollupHealthOptions:
 
 def compute_flakiness_score(*, failed_runs: int, counted_runs: int, flips: int, min_failures: int) -> float:
     """rho * s (docs/health.md): are failures scattered like independent flakes?"""
-    if counted_runs < 2 or failed_runs == 0:
-        return 0.0
-    pi = failed_runs / counted_runs
-    expected = 2.0 * pi * (1.0 - pi)
-    rho = 0.0 if expected <= 0 else min(1.0, (flips / (counted_runs - 1)) / expected)
-    return rho * min(1.0, failed_runs / max(min_failures, 1))
+    return float(
+        compute_flakiness_scores([failed_runs], [counted_runs], [flips], min_failures=min_failures)[0]
+    )
 
 
 def _epoch(at: datetime | None) -> float:
@@ -121,20 +123,6 @@ def _extreme_times(
     np.minimum.at(lo, test, np.nan_to_num(first, nan=np.inf))
     np.maximum.at(hi, test, np.nan_to_num(last, nan=-np.inf))
     return lo, hi
-
-
-def _scores(s: dict[str, IntArray], options: RollupHealthOptions) -> FloatArray:
-    return np.array(
-        [
-            compute_flakiness_score(
-                failed_runs=f, counted_runs=c, flips=x, min_failures=options.score_min_failures
-            )
-            for f, c, x in zip(
-                s["failed_runs"].tolist(), s["counted_runs"].tolist(), s["flips"].tolist(), strict=True
-            )
-        ],
-        dtype=np.float64,
-    )
 
 
 def _status(
@@ -210,7 +198,15 @@ def _totals(rows: Sequence[DailyTestRollup], options: RollupHealthOptions) -> _T
     first_fail, last_fail = _extreme_times(rows, test, n)
     hist = _hist_rows(rows, test)
     p50, p95 = compute_grouped_quantiles(hist[0], hist[2], hist[3], n_groups=n, qs=(0.5, 0.95))
-    floats = {"lo": lo, "hi": hi, "score": _scores(sums, options), "p50": p50, "p95": p95}
+    floats = {
+        "lo": lo,
+        "hi": hi,
+        "score": compute_flakiness_scores(
+            sums["failed_runs"], sums["counted_runs"], sums["flips"], min_failures=options.score_min_failures
+        ),
+        "p50": p50,
+        "p95": p95,
+    }
     return _Totals(
         index=index,
         ints={k: v.tolist() for k, v in sums.items()},

@@ -162,3 +162,22 @@ def compute_datetimes(epoch_s: Iterable[float]) -> list[datetime | None]:
             cache[value] = datetime.fromtimestamp(value, tz=UTC) if math.isfinite(value) else None
         out.append(cache[value])
     return out
+
+
+def compute_flakiness_scores(
+    failed_runs: npt.ArrayLike, counted_runs: npt.ArrayLike, flips: npt.ArrayLike, *, min_failures: int = 3
+) -> FloatArray:
+    """The history score rho * s of docs/health.md, per test.
+
+    pi = failed / counted runs, phi = flips / (counted - 1), rho = min(1, phi / (2 pi (1 - pi))),
+    s = min(1, failed / ``min_failures``); 0 with fewer than two counted runs.
+    """
+    failed = np.asarray(failed_runs, dtype=np.float64)
+    counted = np.asarray(counted_runs, dtype=np.float64)
+    pairs = counted - 1.0
+    pi = np.divide(failed, counted, out=np.zeros(counted.shape), where=counted > 0)
+    phi = np.divide(np.asarray(flips, dtype=np.float64), pairs, out=np.zeros(counted.shape), where=pairs > 0)
+    expected = 2.0 * pi * (1.0 - pi)
+    rho = np.clip(np.divide(phi, expected, out=np.zeros(counted.shape), where=expected > 0), 0.0, 1.0)
+    scores: FloatArray = rho * np.minimum(1.0, failed / max(min_failures, 1))
+    return scores

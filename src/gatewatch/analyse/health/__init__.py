@@ -39,7 +39,7 @@ from gatewatch.analyse.health.rollups import (
     merge_rollup_pair,
     merge_rollups,
 )
-from gatewatch.analyse.health.stats import wilson_interval
+from gatewatch.analyse.health.stats import compute_flakiness_score, wilson_interval
 
 __all__ = [
     "DurationStepOptions",
@@ -51,6 +51,7 @@ __all__ = [
     "compute_columns",
     "compute_daily_job_rollups",
     "compute_daily_test_rollups",
+    "compute_flakiness_score",
     "compute_flaky_tests",
     "compute_job_health",
     "compute_job_rates_from_rollups",

@@ -65,13 +65,6 @@ class RollupHealthOptions:
     duration_step: DurationStepOptions = field(default_factory=lambda: DurationStepOptions(window=5))
 
 
-def compute_flakiness_score(*, failed_runs: int, counted_runs: int, flips: int, min_failures: int) -> float:
-    """rho * s (docs/health.md): are failures scattered like independent flakes?"""
-    return float(
-        compute_flakiness_scores([failed_runs], [counted_runs], [flips], min_failures=min_failures)[0]
-    )
-
-
 def _epoch(at: datetime | None) -> float:
     if at is None:
         return math.nan

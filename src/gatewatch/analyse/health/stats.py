@@ -181,3 +181,12 @@ def compute_flakiness_scores(
     rho = np.clip(np.divide(phi, expected, out=np.zeros(counted.shape), where=expected > 0), 0.0, 1.0)
     scores: FloatArray = rho * np.minimum(1.0, failed / max(min_failures, 1))
     return scores
+
+
+def compute_flakiness_score(
+    *, failed_runs: int, counted_runs: int, flips: int, min_failures: int = 3
+) -> float:
+    """:func:`compute_flakiness_scores` for one test."""
+    return float(
+        compute_flakiness_scores([failed_runs], [counted_runs], [flips], min_failures=min_failures)[0]
+    )

@@ -5,7 +5,6 @@ import pytest
 
 from gatewatch.analyse.health.per_test import compute_test_health, compute_test_health_by_job
 from gatewatch.analyse.health.rollup_health import (
-    compute_flakiness_score,
     compute_test_health_by_job_from_rollups,
     compute_test_health_from_rollups,
 )
@@ -13,23 +12,6 @@ from gatewatch.analyse.health.rollups import compute_daily_test_rollups
 from gatewatch.domain.health import HealthStatus
 from support.health_sim import PlantedTest, planted_suite, simulate_history
 from support.health_sim import observation as obs
-
-
-@pytest.mark.parametrize(
-    ("failed", "counted", "flips", "score"),
-    [
-        (0, 100, 0, 0.0),  # never fails
-        (100, 100, 0, 0.0),  # always fails: no randomness
-        (5, 100, 10, 1.0),  # isolated failures: flips = 2 per failure, as for independent flakes
-        (5, 100, 2, 2 / 99 / (2 * 0.05 * 0.95)),  # one streak of 5
-        (1, 100, 2, 1 / 3),  # a single failure is weak evidence
-        (1, 1, 0, 0.0),
-    ],
-)
-def test_flakiness_score_table(failed: int, counted: int, flips: int, score: float) -> None:
-    assert compute_flakiness_score(failed_runs=failed, counted_runs=counted, flips=flips, min_failures=3) == (
-        pytest.approx(score)
-    )
 
 
 def test_rollup_health_finds_the_planted_tests_like_raw_health() -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from gatewatch.analyse.health.stats import (
     compute_expected_rechecks,
+    compute_flakiness_score,
     compute_histogram,
     compute_histogram_quantile,
     compute_z,
@@ -69,3 +70,20 @@ def test_histograms_merge_by_adding_counts_and_ignore_non_finite() -> None:
 )
 def test_expected_rechecks_is_the_geometric_mean(p: float | None, expected: float | None) -> None:
     assert compute_expected_rechecks(p) == expected
+
+
+@pytest.mark.parametrize(
+    ("failed", "counted", "flips", "score"),
+    [
+        (0, 100, 0, 0.0),  # never fails
+        (100, 100, 0, 0.0),  # always fails: no randomness
+        (5, 100, 10, 1.0),  # isolated failures: flips = 2 per failure, as for independent flakes
+        (5, 100, 2, 2 / 99 / (2 * 0.05 * 0.95)),  # one streak of 5
+        (1, 100, 2, 1 / 3),  # a single failure is weak evidence
+        (1, 1, 0, 0.0),
+    ],
+)
+def test_flakiness_score_table(failed: int, counted: int, flips: int, score: float) -> None:
+    assert compute_flakiness_score(failed_runs=failed, counted_runs=counted, flips=flips, min_failures=3) == (
+        pytest.approx(score)
+    )

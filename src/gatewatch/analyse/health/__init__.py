@@ -35,6 +35,7 @@ from gatewatch.analyse.health.rollup_health import (
     compute_test_health_from_rollups,
 )
 from gatewatch.analyse.health.rollups import (
+    compute_affected_rollup_keys,
     compute_daily_test_rollups,
     merge_rollup_pair,
     merge_rollups,
@@ -48,6 +49,7 @@ __all__ = [
     "ObservationColumns",
     "RollupHealthOptions",
     "apply_renames",
+    "compute_affected_rollup_keys",
     "compute_columns",
     "compute_daily_job_rollups",
     "compute_daily_test_rollups",

@@ -257,3 +257,12 @@ def merge_rollups(rollups: Iterable[DailyTestRollup]) -> tuple[DailyTestRollup, 
         old = merged.get(key)
         merged[key] = r if old is None else merge_rollup_pair(old, r)
     return tuple(merged.values())
+
+
+def compute_affected_rollup_keys(observations: Sequence[TestObservation]) -> frozenset[RollupKey]:
+    """The rollup rows a run's observations touch.
+
+    When a run is re-ingested with different results, the store deletes these rows and
+    rebuilds them from the raw rows now stored for the same keys (old and new run both).
+    """
+    return frozenset(rollup_key(r) for r in compute_daily_test_rollups(observations))

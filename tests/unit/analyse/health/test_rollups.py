@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from gatewatch.analyse.health.rollups import (
+    compute_affected_rollup_keys,
     compute_daily_test_rollups,
     merge_rollup_pair,
     merge_rollups,
@@ -85,3 +86,19 @@ def test_merging_with_an_empty_side_keeps_the_other_sides_outcomes() -> None:
 def test_a_run_belongs_to_the_utc_day_it_started(hour: float) -> None:
     (r,) = compute_daily_test_rollups([obs("t", 1, "pass", started_at=at_hour(hour))])
     assert r.day == at_hour(hour).date()
+
+
+def test_a_reingested_run_is_handled_by_rebuilding_the_rollups_it_touches() -> None:
+    before = [obs("t", r, "pass") for r in range(6)] + [obs("u", r, "pass") for r in range(6)]
+    changed_run = [obs("t", 3, "fail"), obs("u", 3, "pass")]  # run-3 again, with new results
+    after = [o for o in before if o.run_key != "run-3"] + changed_run
+    stored = {rollup_key(r): r for r in compute_daily_test_rollups(before)}
+    affected = compute_affected_rollup_keys([o for o in before if o.run_key == "run-3"]) | (
+        compute_affected_rollup_keys(changed_run)
+    )
+    for key in affected:
+        del stored[key]
+    rebuilt = compute_daily_test_rollups([o for o in after if compute_affected_rollup_keys([o]) <= affected])
+    stored.update({rollup_key(r): r for r in rebuilt})
+    assert stored == {rollup_key(r): r for r in compute_daily_test_rollups(after)}
+    assert stored[(date(2026, 1, 1), "t", "", "", "")].failures == 1

@@ -135,3 +135,9 @@ class NotFoundError(GatewatchError):
     """A named object (build, test, series, queue item) does not exist."""
 
     exit_code = 3
+
+
+class HealthError(GatewatchError):
+    """Health input is contradictory (a rename cycle, a bad confidence level...)."""
+
+    exit_code = 2

@@ -1,0 +1,254 @@
+"""Job health: failure rates (raw, without infra, without known bugs too), daily series,
+P(fail | the change is correct) and the expected rechecks it costs a developer.
+
+Definitions (docs/health.md):
+- counted builds: SUCCESS or a failing result; SKIPPED/ABORTED/CANCELED/RETRY and
+  MERGE_CONFLICT (the change's fault, not the job's) are left out;
+- infra failure: triage verdict ``infra``, or result NODE_FAILURE;
+- known-bug failure: verdict ``known`` or known bug ids attached;
+- failure rate excluding infra = (failures - infra) / (builds - infra); excluding known
+  bugs as well = (failures - infra - known) / (builds - infra - known);
+- a build tested *correct* code when the same code (change and patchset, else commit)
+  eventually merged, or passed this job in another build (a recheck); P(fail | correct)
+  = failed correct builds (any cause, infra included: each costs a recheck) / correct
+  builds, with a Wilson interval; expected rechecks per change = p / (1 - p), the mean of
+  a geometric number of failures before the first pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date
+
+from gatewatch.analyse.health.stats import compute_expected_rechecks, wilson_interval
+from gatewatch.domain.builds import BuildResult
+from gatewatch.domain.health import (
+    BuildVerdict,
+    DailyJobRate,
+    DailyJobRollup,
+    FlakyEvidence,
+    HealthStatus,
+    JobHealth,
+    JobObservation,
+)
+
+_NOT_COUNTED = frozenset(
+    {
+        BuildResult.SKIPPED,
+        BuildResult.ABORTED,
+        BuildResult.CANCELED,
+        BuildResult.RETRY,
+        BuildResult.MERGE_CONFLICT,
+    }
+)
+MAX_BUILDS_PER_SIDE = 5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobHealthOptions:
+    confidence: float = 0.95
+    min_failures_broken: int = 2
+    max_evidence: int = 5
+
+
+def is_counted(b: JobObservation) -> bool:
+    return b.result not in _NOT_COUNTED
+
+
+def is_infra(b: JobObservation) -> bool:
+    return b.result.is_failure and (b.verdict == BuildVerdict.INFRA or b.result == BuildResult.NODE_FAILURE)
+
+
+def is_known(b: JobObservation) -> bool:
+    return (
+        b.result.is_failure and not is_infra(b) and (b.verdict == BuildVerdict.KNOWN or bool(b.known_bug_ids))
+    )
+
+
+def compute_job_code_key(b: JobObservation) -> str:
+    """``c:CHANGE,PS``, else ``sha:COMMIT``, else ``build:UUID`` (never a repeat)."""
+    if b.change is not None and b.patchset is not None:
+        return f"c:{b.change},{b.patchset}"
+    return f"sha:{b.commit_sha}" if b.commit_sha else f"build:{b.build_uuid}"
+
+
+def _day(b: JobObservation) -> date | None:
+    if b.started_at is None:
+        return None
+    at = b.started_at if b.started_at.tzinfo else b.started_at.replace(tzinfo=UTC)
+    return at.astimezone(UTC).date()
+
+
+def compute_daily_job_rollups(builds: Iterable[JobObservation]) -> tuple[DailyJobRollup, ...]:
+    """One rollup per (day, job, branch, pipeline); ingest merges them with :func:`merge_job_rollups`."""
+    rows: list[DailyJobRollup] = []
+    for b in builds:
+        if not is_counted(b):
+            continue
+        has_d = b.duration_s is not None
+        rows.append(
+            DailyJobRollup(
+                day=_day(b),
+                job_name=b.job_name,
+                branch=b.branch,
+                pipeline=b.pipeline,
+                builds=1,
+                successes=int(b.result == BuildResult.SUCCESS),
+                failures=int(b.result.is_failure),
+                infra_failures=int(is_infra(b)),
+                known_failures=int(is_known(b)),
+                duration_count=int(has_d),
+                duration_sum_s=b.duration_s if b.duration_s is not None else 0.0,
+            )
+        )
+    return merge_job_rollups(rows)
+
+
+def merge_job_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[DailyJobRollup, ...]:
+    """Add rollups with the same (day, job, branch, pipeline)."""
+    merged: dict[tuple[date | None, str, str, str], DailyJobRollup] = {}
+    for r in rollups:
+        key = (r.day, r.job_name, r.branch, r.pipeline)
+        old = merged.get(key)
+        merged[key] = (
+            r
+            if old is None
+            else replace(
+                old,
+                builds=old.builds + r.builds,
+                successes=old.successes + r.successes,
+                failures=old.failures + r.failures,
+                infra_failures=old.infra_failures + r.infra_failures,
+                known_failures=old.known_failures + r.known_failures,
+                duration_count=old.duration_count + r.duration_count,
+                duration_sum_s=old.duration_sum_s + r.duration_sum_s,
+            )
+        )
+    return tuple(merged.values())
+
+
+def _rate(num: int, den: int) -> float | None:
+    return num / den if den > 0 else None
+
+
+def compute_job_rates_from_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[DailyJobRate, ...]:
+    """Daily failure rates of the selected rollups (all jobs given are summed per day)."""
+    per_day: dict[date, list[int]] = {}
+    for r in rollups:
+        if r.day is None:
+            continue
+        acc = per_day.setdefault(r.day, [0, 0, 0, 0])
+        acc[0] += r.builds
+        acc[1] += r.failures
+        acc[2] += r.infra_failures
+        acc[3] += r.known_failures
+    return tuple(
+        DailyJobRate(
+            day=day,
+            builds=n,
+            failures=f,
+            infra_failures=i,
+            known_failures=k,
+            failure_rate_excl_infra=_rate(f - i, n - i),
+            failure_rate_excl_known=_rate(f - i - k, n - i - k),
+        )
+        for day, (n, f, i, k) in sorted(per_day.items())
+    )
+
+
+def _correct_codes(builds: Sequence[JobObservation]) -> set[str]:
+    return {compute_job_code_key(b) for b in builds if b.merged or b.result == BuildResult.SUCCESS}
+
+
+def _evidence(builds: Sequence[JobObservation], limit: int) -> tuple[FlakyEvidence, ...]:
+    """Codes on which this job both passed and failed (not infra), most recent first."""
+    by_code: dict[str, list[JobObservation]] = {}
+    for b in builds:
+        by_code.setdefault(compute_job_code_key(b), []).append(b)
+    found = []
+    for code, group in by_code.items():
+        passed = [b.build_uuid for b in group if b.result == BuildResult.SUCCESS]
+        failed = [b.build_uuid for b in group if b.result.is_failure and not is_infra(b)]
+        if passed and failed and not code.startswith("build:"):
+            found.append(
+                FlakyEvidence(
+                    kind="same_code",
+                    code=code,
+                    passed_runs=tuple(passed[-MAX_BUILDS_PER_SIDE:]),
+                    failed_runs=tuple(failed[-MAX_BUILDS_PER_SIDE:]),
+                    build_uuids=tuple(passed[-MAX_BUILDS_PER_SIDE:] + failed[-MAX_BUILDS_PER_SIDE:]),
+                )
+            )
+    return tuple(reversed(found[-limit:]))
+
+
+def _epoch(b: JobObservation) -> tuple[bool, float]:
+    if b.started_at is None:
+        return (True, 0.0)
+    at = b.started_at if b.started_at.tzinfo else b.started_at.replace(tzinfo=UTC)
+    return (False, at.timestamp())
+
+
+def _sorted_builds(builds: Iterable[JobObservation]) -> list[JobObservation]:
+    """Counted builds in time order (no timestamp last, ties in input order: sort is stable)."""
+    return sorted((b for b in builds if is_counted(b)), key=_epoch)
+
+
+def _status(
+    builds: Sequence[JobObservation], evidence: tuple[FlakyEvidence, ...], options: JobHealthOptions
+) -> HealthStatus:
+    successes = sum(b.result == BuildResult.SUCCESS for b in builds)
+    real = sum(b.result.is_failure and not is_infra(b) for b in builds)
+    if successes == 0 and real >= options.min_failures_broken:
+        return HealthStatus.BROKEN
+    if evidence:
+        return HealthStatus.FLAKY
+    return HealthStatus.FAILING if real else HealthStatus.STABLE
+
+
+def compute_one_job_health(
+    builds: Sequence[JobObservation], *, options: JobHealthOptions = JobHealthOptions()
+) -> JobHealth:
+    """Health of one job from its builds (the caller selects window, branch and pipeline)."""
+    ordered = _sorted_builds(builds)
+    n = len(ordered)
+    fails = sum(b.result.is_failure for b in ordered)
+    infra = sum(is_infra(b) for b in ordered)
+    known = sum(is_known(b) for b in ordered)
+    correct = _correct_codes(ordered)
+    on_correct = [b for b in ordered if compute_job_code_key(b) in correct]
+    correct_fails = sum(b.result.is_failure for b in on_correct)
+    p_correct = _rate(correct_fails, len(on_correct))
+    evidence = _evidence(ordered, options.max_evidence)
+    status = _status(ordered, evidence, options)
+    return JobHealth(
+        job_name=ordered[-1].job_name if ordered else (builds[0].job_name if builds else ""),
+        status=status,
+        voting=ordered[-1].voting if ordered else True,
+        builds=n,
+        successes=sum(b.result == BuildResult.SUCCESS for b in ordered),
+        failures=fails,
+        infra_failures=infra,
+        known_failures=known,
+        failure_rate=_rate(fails, n),
+        failure_rate_excl_infra=_rate(fails - infra, n - infra),
+        failure_rate_excl_known=_rate(fails - infra - known, n - infra - known),
+        failure_interval_excl_infra=wilson_interval(fails - infra, n - infra, options.confidence),
+        correct_builds=len(on_correct),
+        correct_change_failure_probability=p_correct,
+        correct_change_interval=wilson_interval(correct_fails, len(on_correct), options.confidence),
+        expected_rechecks=compute_expected_rechecks(p_correct),
+        daily=compute_job_rates_from_rollups(compute_daily_job_rollups(ordered)),
+        evidence=evidence if status == HealthStatus.FLAKY else (),
+    )
+
+
+def compute_job_health(
+    builds: Iterable[JobObservation], *, options: JobHealthOptions = JobHealthOptions()
+) -> tuple[JobHealth, ...]:
+    """Health of every job in ``builds``, sorted by job name."""
+    per_job: dict[str, list[JobObservation]] = {}
+    for b in builds:
+        per_job.setdefault(b.job_name, []).append(b)
+    return tuple(compute_one_job_health(per_job[name], options=options) for name in sorted(per_job))

@@ -1,0 +1,464 @@
+"""Run gate jobs as subprocesses under a node limit, and write each build in ingest's layout (I/O).
+
+:class:`JobRunner` starts at most ``node_limit`` builds at once and queues the
+rest in arrival order. Each build runs its job's argv in the speculative
+worktree, in a new session (its own process group), with a minimal
+environment (``PATH``, ``HOME``, ``LANG``, ``TMPDIR``, the job's ``env`` and
+``GATEWATCH_*`` variables): the gate's own environment (store URLs, tokens)
+never reaches a job. A timeout or :meth:`JobRunner.cancel` sends SIGTERM to the
+whole group, then SIGKILL after ``kill_grace_s``; when the main process exits,
+whatever it left running in its group is killed too.
+
+Output (stdout and stderr, merged) is drained by a thread into
+``<log_dir>/<build_id>/job-output.txt`` and capped at ``log_cap_bytes``: past
+the cap it is read and discarded, so a job printing gigabytes never blocks on
+a full pipe, and a marker line says how much was dropped. When the build ends,
+the job's ``artifacts`` are copied from the worktree into the same directory
+and ``build.json`` (the Zuul builds API shape) is written last, atomically, so
+``gatewatch ingest <log_dir>`` only ever sees complete builds.
+
+Threads rather than asyncio: one blocking reader and one waiter per running
+build is the simplest correct way to drain pipes and reap processes with the
+standard library, and the node limit keeps their number small. :meth:`poll`
+blocks on a queue (no busy loop); :meth:`wait_all` blocks until every started
+and queued build has finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from gatewatch.domain.builds import BuildResult
+from gatewatch.errors import GateError
+from gatewatch.gate.jobs import (
+    DEFAULT_CONFIG_NAME,
+    JobConfig,
+    JobConfigError,
+    JobDefinition,
+    parse_job_config,
+)
+
+LOG_NAME = "job-output.txt"
+RECORD_NAME = "build.json"
+DEFAULT_LOG_CAP_BYTES = 100 * 1024 * 1024
+_CHUNK_BYTES = 64 * 1024
+_BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
+Clock = Callable[[], datetime]
+
+
+def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobConfig:
+    """Read and parse the job definitions of a speculative state.
+
+    A state whose changes deleted the file raises :class:`JobConfigError`:
+    the item fails clearly instead of merging untested.
+    """
+    path = worktree / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise JobConfigError(
+            "the job definition file is missing from the tested state",
+            path=name,
+            hint="a change in this state deleted or moved it; restore it or configure the jobs in the gate",
+        ) from None
+    except OSError as exc:
+        raise JobConfigError(f"cannot read the job definitions: {exc.strerror}", path=name) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=name) from None
+    return parse_job_config(text, path=name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildContext:
+    """What the build record says about the tested state (Zuul's builds API fields)."""
+
+    project: str = ""
+    branch: str = ""
+    change: int | None = None
+    patchset: int | str | None = None
+    ref: str = ""
+    newrev: str = ""
+    buildset_uuid: str = ""
+    pipeline: str = "gate"
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildFinished:
+    """One build's end: the event the gate loop feeds back to ``plan.step``."""
+
+    build_id: str
+    job_name: str
+    result: BuildResult
+    started_at: datetime
+    ended_at: datetime
+    log_path: Path
+    build_dir: Path
+    exit_code: int | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class _Build:
+    build_id: str
+    job: JobDefinition
+    worktree: Path
+    context: BuildContext
+    build_dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    started_at: datetime | None = None
+    outcome: BuildResult | None = None  # set by a timeout or a cancel
+    reaped: bool = False
+    timers: list[threading.Timer] = field(default_factory=list)
+
+
+class JobRunner:
+    """Runs builds, at most ``node_limit`` at once; see the module docs."""
+
+    def __init__(
+        self,
+        node_limit: int,
+        log_dir: Path,
+        *,
+        log_cap_bytes: int = DEFAULT_LOG_CAP_BYTES,
+        kill_grace_s: float = 5.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if node_limit < 1:
+            raise GateError(f"node_limit must be at least 1, got {node_limit}")
+        self.node_limit = node_limit
+        self.log_dir = Path(log_dir)
+        self.log_cap_bytes = log_cap_bytes
+        self.kill_grace_s = kill_grace_s
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._pending: deque[_Build] = deque()
+        self._running: dict[str, _Build] = {}
+        self._known: set[str] = set()
+        self._finished: queue.Queue[BuildFinished] = queue.Queue()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def start(
+        self, build_id: str, job: JobDefinition, worktree: Path, *, context: BuildContext | None = None
+    ) -> None:
+        """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free."""
+        if not _BUILD_ID.fullmatch(build_id):
+            raise GateError(f"invalid build id {build_id!r}", hint="letters, digits, '.', '_' and '-'")
+        build_dir = self.log_dir / build_id
+        build = _Build(
+            build_id=build_id,
+            job=job,
+            worktree=Path(worktree),
+            context=context or BuildContext(),
+            build_dir=build_dir,
+        )
+        with self._lock:
+            if build_id in self._known:
+                raise GateError(f"build {build_id} was already started by this runner")
+            self._known.add(build_id)
+            self._pending.append(build)
+            self._start_ready()
+
+    def cancel(self, build_id: str) -> bool:
+        """Cancel a queued or running build (its process group is killed); False if it is not active."""
+        with self._lock:
+            for build in self._pending:
+                if build.build_id == build_id:
+                    self._pending.remove(build)
+                    break
+            else:
+                running = self._running.get(build_id)
+                if running is None:
+                    return False
+                self._stop(running, BuildResult.CANCELED)
+                return True
+        now = self._clock()
+        self._finish(build, BuildResult.CANCELED, started_at=now, ended_at=now, exit_code=None)
+        return True
+
+    def poll(self, timeout_s: float | None = 0.0) -> list[BuildFinished]:
+        """Builds finished since the last poll; waits up to ``timeout_s`` (None: forever) for the first."""
+        events: list[BuildFinished] = []
+        try:
+            if timeout_s is None:
+                events.append(self._finished.get())
+            elif timeout_s > 0:
+                events.append(self._finished.get(timeout=timeout_s))
+            else:
+                events.append(self._finished.get_nowait())
+        except queue.Empty:
+            return events
+        while True:
+            try:
+                events.append(self._finished.get_nowait())
+            except queue.Empty:
+                return events
+
+    def wait_all(self, timeout_s: float | None = None) -> list[BuildFinished]:
+        """Block until every queued and running build has finished; return all their events."""
+        events = self.poll(0)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while self.active():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise GateError(f"builds still running after {timeout_s} s: {sorted(self.active())}")
+            events.extend(self.poll(remaining))
+        return events + self.poll(0)
+
+    def active(self) -> tuple[str, ...]:
+        """Ids of the builds queued or running, in start order."""
+        with self._lock:
+            return tuple(self._running) + tuple(b.build_id for b in self._pending)
+
+    def pending(self) -> tuple[str, ...]:
+        """Ids of the builds waiting for a node."""
+        with self._lock:
+            return tuple(b.build_id for b in self._pending)
+
+    def running(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._running)
+
+    def shutdown(self) -> list[BuildFinished]:
+        """Cancel everything and wait for the builds to end (used when the gate stops)."""
+        for build_id in self.active():
+            self.cancel(build_id)
+        return self.wait_all()
+
+    # -- scheduling (called with the lock held) -------------------------------------------------
+
+    def _start_ready(self) -> None:
+        while self._pending and len(self._running) < self.node_limit:
+            build = self._pending.popleft()
+            self._running[build.build_id] = build
+            threading.Thread(
+                target=self._execute, args=(build,), name=f"build-{build.build_id}", daemon=True
+            ).start()
+
+    def _stop(self, build: _Build, outcome: BuildResult) -> None:
+        """Record why the build stops and signal its group: TERM now, KILL after the grace period."""
+        if build.outcome is None:
+            build.outcome = outcome
+        self._signal(build, signal.SIGTERM)
+        timer = threading.Timer(self.kill_grace_s, self._kill_late, args=(build,))
+        timer.daemon = True
+        build.timers.append(timer)
+        timer.start()
+
+    def _signal(self, build: _Build, signum: int) -> None:
+        # The group leader is not reaped before ``reaped`` is set under the lock, so its pid
+        # (the group id) cannot have been reused.
+        if build.proc is not None and not build.reaped:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(build.proc.pid, signum)
+
+    def _kill_late(self, build: _Build) -> None:
+        with self._lock:
+            self._signal(build, signal.SIGKILL)
+
+    def _expire(self, build: _Build) -> None:
+        with self._lock:
+            if not build.reaped:
+                self._stop(build, BuildResult.TIMED_OUT)
+
+    # -- one build (its own thread) -------------------------------------------------------------
+
+    def _execute(self, build: _Build) -> None:
+        started_at = self._clock()
+        build.build_dir.mkdir(parents=True, exist_ok=True)
+        (build.build_dir / RECORD_NAME).unlink(missing_ok=True)  # a stale record of an earlier run
+        log_path = build.build_dir / LOG_NAME
+        with log_path.open("wb") as log:
+            exit_code = self._run_process(build, log)
+        result = self._result(build, exit_code)
+        self._finish(build, result, started_at=started_at, ended_at=self._clock(), exit_code=exit_code)
+
+    def _run_process(self, build: _Build, log: IO[bytes]) -> int | None:
+        try:
+            with self._lock:
+                if build.outcome is not None:  # canceled before it started
+                    return None
+                build.proc = subprocess.Popen(
+                    list(build.job.argv),
+                    cwd=build.worktree,
+                    env=self._environment(build),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+                timer = threading.Timer(build.job.timeout_s, self._expire, args=(build,))
+                timer.daemon = True
+                build.timers.append(timer)
+                timer.start()
+        except OSError as exc:
+            log.write(f"[gatewatch] cannot start {build.job.argv[0]!r}: {exc.strerror}\n".encode())
+            return None
+        assert build.proc.stdout is not None
+        reader = threading.Thread(
+            target=_drain, args=(build.proc.stdout, log, self.log_cap_bytes), daemon=True
+        )
+        reader.start()
+        os.waitid(os.P_PID, build.proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+        with self._lock:
+            self._signal(build, signal.SIGKILL)  # whatever the job left behind in its group
+            build.reaped = True
+            exit_code = build.proc.wait()
+        reader.join(timeout=max(self.kill_grace_s, 1.0))
+        build.proc.stdout.close()
+        return exit_code
+
+    def _environment(self, build: _Build) -> dict[str, str]:
+        env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        env.update(build.job.env)
+        seed = build.context.seed
+        if seed is None:
+            seed = zlib.crc32(build.build_id.encode())
+        env.update(
+            GATEWATCH_BUILD_ID=build.build_id,
+            GATEWATCH_BUILD_SEED=str(seed),
+            GATEWATCH_JOB=build.job.name,
+            GATEWATCH_PROJECT=build.context.project,
+            GATEWATCH_BRANCH=build.context.branch,
+            GATEWATCH_CHANGE="" if build.context.change is None else str(build.context.change),
+            GATEWATCH_COMMIT=build.context.newrev,
+            GATEWATCH_BUILD_DIR=str(build.build_dir.resolve()),
+        )
+        return env
+
+    def _result(self, build: _Build, exit_code: int | None) -> BuildResult:
+        with self._lock:
+            for timer in build.timers:
+                timer.cancel()
+            if build.outcome is not None:
+                return build.outcome
+        if exit_code is None:
+            return BuildResult.ERROR
+        return BuildResult.SUCCESS if exit_code == 0 else BuildResult.FAILURE
+
+    def _finish(
+        self,
+        build: _Build,
+        result: BuildResult,
+        *,
+        started_at: datetime,
+        ended_at: datetime,
+        exit_code: int | None,
+    ) -> None:
+        build.build_dir.mkdir(parents=True, exist_ok=True)
+        log_path = build.build_dir / LOG_NAME
+        with log_path.open("ab") as log:
+            if result in (BuildResult.SUCCESS, BuildResult.FAILURE):
+                _copy_artifacts(
+                    build.job.artifacts, worktree=build.worktree, build_dir=build.build_dir, log=log
+                )
+            log.write(f"[gatewatch] build {build.build_id} {result.value} (exit code {exit_code})\n".encode())
+        record = _build_record(build, result, started_at=started_at, ended_at=ended_at)
+        _write_atomically(build.build_dir / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
+        event = BuildFinished(
+            build_id=build.build_id,
+            job_name=build.job.name,
+            result=result,
+            started_at=started_at,
+            ended_at=ended_at,
+            log_path=log_path,
+            build_dir=build.build_dir,
+            exit_code=exit_code,
+        )
+        with self._lock:
+            self._running.pop(build.build_id, None)
+            self._start_ready()
+            self._finished.put(event)
+
+
+def _drain(stream: IO[bytes], log: IO[bytes], cap_bytes: int) -> None:
+    """Copy ``stream`` to ``log`` up to ``cap_bytes``; read and drop the rest, then say how much."""
+    written = dropped = 0
+    try:
+        while chunk := os.read(stream.fileno(), _CHUNK_BYTES):
+            keep = max(0, min(len(chunk), cap_bytes - written))
+            if keep:
+                log.write(chunk[:keep])
+                written += keep
+            dropped += len(chunk) - keep
+        if dropped:
+            note = f"\n[gatewatch] output truncated at {cap_bytes} bytes: {dropped} more bytes discarded\n"
+            log.write(note.encode())
+        log.flush()
+    except (OSError, ValueError):  # the build gave up on a process that escaped its group
+        return
+
+
+def _copy_artifacts(patterns: Sequence[str], *, worktree: Path, build_dir: Path, log: IO[bytes]) -> None:
+    """Copy the job's result files (globs relative to the worktree) into the build directory."""
+    root = worktree.resolve()
+    for pattern in patterns:
+        matches = sorted(p for p in root.glob(pattern) if p.is_file())
+        if not matches:
+            log.write(f"[gatewatch] artifact {pattern!r} not found in the worktree\n".encode())
+        for source in matches:
+            real = source.resolve()
+            relative = source.relative_to(root)
+            if not real.is_relative_to(root) or relative.as_posix() in (LOG_NAME, RECORD_NAME):
+                note = f"[gatewatch] artifact {relative.as_posix()!r} skipped (outside the worktree)\n"
+                log.write(note.encode())
+                continue
+            target = build_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(real, target)
+
+
+def _iso(moment: datetime) -> str:
+    """UTC without a zone, as Zuul writes times."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _build_record(
+    build: _Build, result: BuildResult, *, started_at: datetime, ended_at: datetime
+) -> dict[str, object]:
+    context = build.context
+    return {
+        "uuid": build.build_id,
+        "job_name": build.job.name,
+        "result": result.value,
+        "voting": build.job.voting,
+        "project": context.project,
+        "branch": context.branch,
+        "change": context.change,
+        "patchset": context.patchset,
+        "ref": context.ref,
+        "newrev": context.newrev,
+        "pipeline": context.pipeline,
+        "start_time": _iso(started_at),
+        "end_time": _iso(ended_at),
+        "duration": round((ended_at - started_at).total_seconds(), 3),
+        "log_url": LOG_NAME,
+        "buildset": {"uuid": context.buildset_uuid},
+    }
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -43,6 +43,8 @@ _JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _JOB_KEYS = frozenset({"name", "command", "timeout_s", "voting", "env", "artifacts"})
 _TOP_KEYS = frozenset({"jobs", "required"})
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
 
 class JobConfigError(GateError):
@@ -118,9 +120,16 @@ def _text(node: yaml.Node, *, path: str, what: str) -> str:
     return value
 
 
+def _plain(node: yaml.Node, *, path: str, what: str) -> None:
+    """Refuse YAML tags on lists and mappings (``!!python/...``): plain data only."""
+    if node.tag not in (_SEQ_TAG, _MAP_TAG):
+        raise JobConfigError(f"{what}: the YAML tag {node.tag!r} is not allowed", path=path, line=_line(node))
+
+
 def _mapping(node: yaml.Node, *, path: str, what: str) -> list[tuple[str, yaml.Node, int]]:
     if not isinstance(node, yaml.MappingNode):
         raise JobConfigError(f"{what} must be a mapping", path=path, line=_line(node))
+    _plain(node, path=path, what=what)
     items: list[tuple[str, yaml.Node, int]] = []
     seen: set[str] = set()
     for key_node, value_node in node.value:
@@ -135,11 +144,13 @@ def _mapping(node: yaml.Node, *, path: str, what: str) -> list[tuple[str, yaml.N
 def _sequence(node: yaml.Node, *, path: str, what: str) -> list[yaml.Node]:
     if not isinstance(node, yaml.SequenceNode):
         raise JobConfigError(f"{what} must be a list", path=path, line=_line(node))
+    _plain(node, path=path, what=what)
     return list(node.value)
 
 
 def _command(node: yaml.Node, *, path: str, job: str) -> tuple[tuple[str, ...], bool]:
     if isinstance(node, yaml.SequenceNode):
+        _plain(node, path=path, what=f"command of job {job!r}")
         argv = [_scalar(item, path=path, what=f"an argument of job {job!r}") for item in node.value]
         if not argv or not all(
             isinstance(arg, str | int | float) and not isinstance(arg, bool) for arg in argv

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import re
@@ -39,7 +40,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -61,6 +62,7 @@ _CHUNK_BYTES = 64 * 1024
 _BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 Clock = Callable[[], datetime]
+_LOG = logging.getLogger(__name__)
 
 
 def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobConfig:
@@ -104,7 +106,10 @@ class BuildContext:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildFinished:
-    """One build's end: the event the gate loop feeds back to ``plan.step``."""
+    """One build's end: the event the gate loop feeds back to ``plan.step``.
+
+    ``problem`` is set when the runner itself failed (result ERROR, no build.json).
+    """
 
     build_id: str
     job_name: str
@@ -113,7 +118,9 @@ class BuildFinished:
     ended_at: datetime
     log_path: Path
     build_dir: Path
+    voting: bool = True
     exit_code: int | None = None
+    problem: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -163,6 +170,8 @@ class JobRunner:
         """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free."""
         if not _BUILD_ID.fullmatch(build_id):
             raise GateError(f"invalid build id {build_id!r}", hint="letters, digits, '.', '_' and '-'")
+        if not Path(worktree).is_dir():
+            raise GateError(f"build {build_id}: worktree {worktree} does not exist")
         build_dir = self.log_dir / build_id
         build = _Build(
             build_id=build_id,
@@ -283,14 +292,21 @@ class JobRunner:
     # -- one build (its own thread) -------------------------------------------------------------
 
     def _execute(self, build: _Build) -> None:
+        """The top of a build's thread: whatever happens, the build finishes with an event."""
         started_at = self._clock()
-        build.build_dir.mkdir(parents=True, exist_ok=True)
-        (build.build_dir / RECORD_NAME).unlink(missing_ok=True)  # a stale record of an earlier run
-        log_path = build.build_dir / LOG_NAME
-        with log_path.open("wb") as log:
-            exit_code = self._run_process(build, log)
-        result = self._result(build, exit_code)
-        self._finish(build, result, started_at=started_at, ended_at=self._clock(), exit_code=exit_code)
+        try:
+            build.build_dir.mkdir(parents=True, exist_ok=True)
+            (build.build_dir / RECORD_NAME).unlink(missing_ok=True)  # a stale record of an earlier run
+            with (build.build_dir / LOG_NAME).open("wb") as log:
+                exit_code = self._run_process(build, log)
+            result = self._result(build, exit_code)
+            self._finish(build, result, started_at=started_at, ended_at=self._clock(), exit_code=exit_code)
+        except Exception as exc:  # the top of a build's thread: it must always report an end
+            _LOG.exception("build %s (job %s) failed in the runner", build.build_id, build.job.name)
+            with self._lock:
+                self._signal(build, signal.SIGKILL)
+            self._result(build, None)
+            self._report(build, _event(build, BuildResult.ERROR, started_at, self._clock(), None), str(exc))
 
     def _run_process(self, build: _Build, log: IO[bytes]) -> int | None:
         try:
@@ -325,7 +341,10 @@ class JobRunner:
             build.reaped = True
             exit_code = build.proc.wait()
         reader.join(timeout=max(self.kill_grace_s, 1.0))
-        build.proc.stdout.close()
+        if reader.is_alive():  # a process escaped the group and holds the pipe: leave the fd to it
+            log.write(b"\n[gatewatch] a process left the job's process group; its output is not collected\n")
+        else:
+            build.proc.stdout.close()
         return exit_code
 
     def _environment(self, build: _Build) -> dict[str, str]:
@@ -367,8 +386,7 @@ class JobRunner:
         exit_code: int | None,
     ) -> None:
         build.build_dir.mkdir(parents=True, exist_ok=True)
-        log_path = build.build_dir / LOG_NAME
-        with log_path.open("ab") as log:
+        with (build.build_dir / LOG_NAME).open("ab") as log:
             if result in (BuildResult.SUCCESS, BuildResult.FAILURE):
                 _copy_artifacts(
                     build.job.artifacts, worktree=build.worktree, build_dir=build.build_dir, log=log
@@ -376,20 +394,32 @@ class JobRunner:
             log.write(f"[gatewatch] build {build.build_id} {result.value} (exit code {exit_code})\n".encode())
         record = _build_record(build, result, started_at=started_at, ended_at=ended_at)
         _write_atomically(build.build_dir / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
-        event = BuildFinished(
-            build_id=build.build_id,
-            job_name=build.job.name,
-            result=result,
-            started_at=started_at,
-            ended_at=ended_at,
-            log_path=log_path,
-            build_dir=build.build_dir,
-            exit_code=exit_code,
-        )
+        self._report(build, _event(build, result, started_at, ended_at, exit_code))
+
+    def _report(self, build: _Build, event: BuildFinished, problem: str = "") -> None:
+        """Free the build's node, start the next queued build, and publish the event."""
+        if problem:
+            event = replace(event, problem=problem)
         with self._lock:
             self._running.pop(build.build_id, None)
             self._start_ready()
             self._finished.put(event)
+
+
+def _event(
+    build: _Build, result: BuildResult, started_at: datetime, ended_at: datetime, exit_code: int | None
+) -> BuildFinished:
+    return BuildFinished(
+        build_id=build.build_id,
+        job_name=build.job.name,
+        voting=build.job.voting,
+        result=result,
+        started_at=started_at,
+        ended_at=ended_at,
+        log_path=build.build_dir / LOG_NAME,
+        build_dir=build.build_dir,
+        exit_code=exit_code,
+    )
 
 
 def _drain(stream: IO[bytes], log: IO[bytes], cap_bytes: int) -> None:

@@ -297,3 +297,20 @@ def test_missing_job_definition_file_is_a_clear_error(worktree: Path) -> None:
     (worktree / ".gatewatch.yaml").write_bytes(b"jobs:\n  - name: \xff\n")
     with pytest.raises(JobConfigError, match="not UTF-8 at byte"):
         load_job_config(worktree)
+
+
+def test_runner_failure_still_reports_the_build(tmp_path: Path, worktree: Path) -> None:
+    (tmp_path / "not-a-directory").write_text("")
+    runner = JobRunner(1, tmp_path / "not-a-directory")
+    runner.start("b1", _sh("x", "true"), worktree)
+    runner.start("b2", _sh("x", "true"), worktree)
+
+    events = runner.wait_all(timeout_s=SAFETY_S)
+
+    assert [(e.build_id, e.result) for e in events] == [("b1", BuildResult.ERROR), ("b2", BuildResult.ERROR)]
+    assert "not-a-directory" in events[0].problem
+
+
+def test_worktree_must_exist(runner: JobRunner, tmp_path: Path) -> None:
+    with pytest.raises(GateError, match="does not exist"):
+        runner.start("b1", _sh("x", "true"), tmp_path / "gone")

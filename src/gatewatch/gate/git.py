@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from gatewatch.errors import GateError
 
@@ -140,6 +141,15 @@ def _git_env(identity: CommitIdentity, when: datetime | None) -> dict[str, str]:
     return env
 
 
+def _without_password(url: str) -> str:
+    """``url`` as it may be shown: a password or token in it is masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _slug(key: str) -> str:
     """A directory name for ``key``: readable, safe, and unique (a hash suffix)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key)[:60].lstrip(".") or "state"
@@ -156,9 +166,11 @@ class GitWorkspace:
         self.upstream = (
             str(Path(upstream).resolve()) if "://" not in upstream and ":" not in upstream else upstream
         )
+        self.shown = _without_password(self.upstream)
         self.identity = identity or CommitIdentity()
         self.mirror = self.root / "mirror.git"
         self.worktrees = self.root / "worktrees"
+        self._valid_refs: set[str] = set()
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock_fd = self._take_lock()
         self._open_mirror()
@@ -202,12 +214,17 @@ class GitWorkspace:
             raise _GitFailed(argv, proc)
         return proc
 
+    def _redact(self, text: str) -> str:
+        return text.replace(self.upstream, self.shown)
+
     def _run(self, *args: str, what: str, cwd: Path | None = None) -> str:
         """Run git; any failure is a GateError saying ``what`` failed."""
         try:
             return self._git(*args, cwd=cwd).stdout.strip()
         except _GitFailed as exc:
-            raise GateError(f"{what} failed: {exc}", hint=f"upstream {self.upstream}") from None
+            raise GateError(
+                f"{what} failed: {self._redact(str(exc))}", hint=f"upstream {self.shown}"
+            ) from None
 
     def _open_mirror(self) -> None:
         if not (self.mirror / "HEAD").exists():
@@ -235,13 +252,21 @@ class GitWorkspace:
             )
         except _GitFailed as exc:
             raise GateError(
-                f"cannot fetch from the upstream repository {self.upstream}: {exc}",
+                f"cannot fetch from the upstream repository {self.shown}: {self._redact(str(exc))}",
                 hint="check that the repository exists and is readable",
             ) from None
 
+    def _valid_ref(self, name: str) -> bool:
+        """``git check-ref-format NAME``, remembered (the same names come back for every state)."""
+        if name not in self._valid_refs:
+            if self._git("check-ref-format", name, check=False).returncode != 0:
+                return False
+            self._valid_refs.add(name)
+        return True
+
     def _check_branch(self, branch: str) -> str:
         ref = f"refs/heads/{branch}"
-        if branch.startswith("-") or self._git("check-ref-format", ref, check=False).returncode != 0:
+        if branch.startswith("-") or not self._valid_ref(ref):
             raise GateError(f"invalid branch name {branch!r}", hint="see git check-ref-format")
         return ref
 
@@ -251,7 +276,7 @@ class GitWorkspace:
             name = ref
         else:
             name = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
-            if self._git("check-ref-format", name, check=False).returncode != 0:
+            if not self._valid_ref(name):
                 return None
         proc = self._git(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}", check=False
@@ -262,7 +287,7 @@ class GitWorkspace:
         """The current tip of ``branch`` in the mirror (call :meth:`fetch` first to be current)."""
         sha = self._resolve(self._check_branch(branch))
         if sha is None:
-            raise GateError(f"branch {branch!r} does not exist in {self.upstream}")
+            raise GateError(f"branch {branch!r} does not exist in {self.shown}")
         return sha
 
     def state_path(self, key: str) -> Path:
@@ -317,7 +342,7 @@ class GitWorkspace:
             return MergeConflict(
                 key=key, change_id=result.change_id, message=result.message, base_sha=base, paths=result.paths
             )
-        head = self._run("rev-parse", "HEAD", what="reading the speculative state", cwd=path)
+        head = result[-1][1] if result else base
         return PreparedState(
             key=key, branch=branch, base_sha=base, commit_sha=head, worktree=path, change_commits=result
         )
@@ -371,10 +396,12 @@ class GitWorkspace:
     def remove_state(self, key: str) -> None:
         """Delete ``key``'s worktree, if any (idempotent)."""
         path = self.state_path(key)
-        if path.exists():
-            self._git("worktree", "remove", "--force", "--force", "--", str(path), check=False)
-            shutil.rmtree(path, ignore_errors=True)
-        self._git("worktree", "prune", check=False)
+        if (
+            path.exists()
+            and self._git("worktree", "remove", "--force", "--force", "--", str(path), check=False).returncode
+        ):
+            shutil.rmtree(path, ignore_errors=True)  # git could not remove it (damaged): forget it by hand
+            self._git("worktree", "prune", check=False)
 
     def cleanup(self) -> None:
         """Delete every speculative worktree; the mirror stays as a cache."""
@@ -436,7 +463,7 @@ class GitWorkspace:
         if "stale info" in text or "fetch first" in text or "non-fast-forward" in text:
             self.fetch()
             return LandResult(landed=False, reason="stale", branch_sha=self._resolve(ref) or "")
-        raise GateError(f"pushing {tested_commit} to {self.upstream} {ref} failed: {text.strip()}")
+        raise GateError(f"pushing {tested_commit} to {self.shown} {ref} failed: {self._redact(text.strip())}")
 
     def read_file(self, commit: str, path: str) -> bytes | None:
         """The content of ``path`` at ``commit``, or None when the file does not exist there."""

@@ -25,7 +25,7 @@ jobs:
     command: [./check.sh]
     timeout_s: 30
   - name: flaky
-    command: [python3, flaky.py]
+    command: [./flaky.sh]
     timeout_s: 30
     env: {FLAKY_RATE: "0.3"}
 """
@@ -36,15 +36,15 @@ if grep -q BAD MARKER-* 2>/dev/null; then echo "bad change in this state"; exit 
 echo "all good"
 """
 FLAKY = """\
-import os, random, sys
-rate = float(os.environ.get("FLAKY_RATE", "0"))
-sys.exit(1 if random.Random(int(os.environ["GATEWATCH_BUILD_SEED"])).random() < rate else 0)
+#!/bin/sh
+# Fails at random with probability $FLAKY_RATE, reproducibly for a given build seed.
+exec awk -v seed="$GATEWATCH_BUILD_SEED" -v rate="$FLAKY_RATE" 'BEGIN { srand(seed); exit (rand() < rate) }'
 """
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Upstream:
-    return Upstream(tmp_path, {".gatewatch.yaml": JOBS, "check.sh": CHECK, "flaky.py": FLAKY})
+    return Upstream(tmp_path, {".gatewatch.yaml": JOBS, "check.sh": CHECK, "flaky.sh": FLAKY})
 
 
 def _change(project: Upstream, name: str, *, bad: bool = False) -> ChangeRef:

@@ -250,3 +250,25 @@ def test_read_file_at_a_commit(upstream: Upstream, workspace: GitWorkspace) -> N
     state = _prepare(workspace, "")
     assert workspace.read_file(state.commit_sha, "README") == b"widgets\n"
     assert workspace.read_file(state.commit_sha, "missing") is None
+
+
+def test_push_is_a_compare_and_swap_even_if_the_branch_moves_after_the_check(
+    upstream: Upstream, workspace: GitWorkspace
+) -> None:
+    # land() checks the tip, then pushes; force the window between the two open.
+    upstream.change("A", {"A.txt": "A"})
+    state = _prepare(workspace, "A")
+    pushed = upstream.push_main({"direct.txt": "x"})
+
+    result = workspace._push("refs/heads/main", tested_commit=state.commit_sha, expected_base=state.base_sha)
+
+    assert (result.landed, result.reason, result.branch_sha) == (False, "stale", pushed)
+    assert upstream.sha() == pushed
+
+
+def test_password_in_the_upstream_url_never_shows(tmp_path: Path) -> None:
+    url = "https://gate:s3cret@127.0.0.1:9/acme/widgets.git"
+    with GitWorkspace(tmp_path / "gate", url) as ws, pytest.raises(GateError) as info:
+        ws.prepare_state(branch="main", changes=[], key="q")
+    assert "s3cret" not in str(info.value)
+    assert "gate:***@127.0.0.1:9" in str(info.value)

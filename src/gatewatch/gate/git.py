@@ -424,8 +424,9 @@ class GitWorkspace:
 
         A fast-forward only, as an atomic compare-and-swap (``git push
         --force-with-lease``): if someone moved the branch, nothing happens and
-        the result is ``stale`` (retest the item). If the branch already points
-        at ``tested_commit`` (a crash after the push), the result is ``already``.
+        the result is ``stale`` (retest the item). If the branch already contains
+        ``tested_commit`` (a crash after the push; others may have landed on top
+        since), the result is ``already``: the item merged, do not merge it again.
         """
         ref = self._check_branch(branch)
         for sha in (tested_commit, expected_base):
@@ -433,16 +434,19 @@ class GitWorkspace:
                 raise GateError(f"land needs full commit ids, got {sha!r}")
         self.fetch()
         current = self._resolve(ref)
-        if current == tested_commit:
+        if current is None:
+            raise GateError(f"branch {branch!r} does not exist in {self.shown}")
+        if current != expected_base and self._is_ancestor(tested_commit, current):
             return LandResult(landed=True, reason="already", branch_sha=current)
         if current != expected_base:
-            return LandResult(landed=False, reason="stale", branch_sha=current or "")
-        if (
-            self._git("merge-base", "--is-ancestor", expected_base, tested_commit, check=False).returncode
-            != 0
-        ):
+            return LandResult(landed=False, reason="stale", branch_sha=current)
+        if not self._is_ancestor(expected_base, tested_commit):
             return LandResult(landed=False, reason="not-fast-forward", branch_sha=current)
         return self._push(ref, tested_commit=tested_commit, expected_base=expected_base)
+
+    def _is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        proc = self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return proc.returncode == 0
 
     def _push(self, ref: str, *, tested_commit: str, expected_base: str) -> LandResult:
         lease = f"--force-with-lease={ref}:{expected_base}"

@@ -423,21 +423,36 @@ def _event(
 
 
 def _drain(stream: IO[bytes], log: IO[bytes], cap_bytes: int) -> None:
-    """Copy ``stream`` to ``log`` up to ``cap_bytes``; read and drop the rest, then say how much."""
+    """Copy ``stream`` to ``log`` up to ``cap_bytes``; read and drop the rest, then say how much.
+
+    The pipe is always read to its end, even when the log cannot be written (disk full), so the
+    job never blocks on a full pipe.
+    """
     written = dropped = 0
     try:
         while chunk := os.read(stream.fileno(), _CHUNK_BYTES):
             keep = max(0, min(len(chunk), cap_bytes - written))
-            if keep:
-                log.write(chunk[:keep])
-                written += keep
+            if keep and not _write(log, chunk[:keep]):
+                cap_bytes, keep = written, 0  # the log takes no more: drop the rest
+            written += keep
             dropped += len(chunk) - keep
-        if dropped:
-            note = f"\n[gatewatch] output truncated at {cap_bytes} bytes: {dropped} more bytes discarded\n"
-            log.write(note.encode())
-        log.flush()
-    except (OSError, ValueError):  # the build gave up on a process that escaped its group
+    except (OSError, ValueError):  # the pipe was given up (a process escaped the job's group)
         return
+    if dropped:
+        _write(
+            log,
+            f"\n[gatewatch] output truncated at {written} bytes: {dropped} more bytes discarded\n".encode(),
+        )
+    _write(log, b"")
+
+
+def _write(log: IO[bytes], data: bytes) -> bool:
+    try:
+        log.write(data)
+        log.flush()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _copy_artifacts(patterns: Sequence[str], *, worktree: Path, build_dir: Path, log: IO[bytes]) -> None:

@@ -159,6 +159,20 @@ def test_land_fast_forwards_upstream_to_exactly_the_tested_commit(
     assert (again.landed, again.reason) == (True, "already")
 
 
+def test_land_after_a_crash_sees_the_change_already_merged_even_under_newer_commits(
+    upstream: Upstream, workspace: GitWorkspace
+) -> None:
+    upstream.change("A", {"A.txt": "A"})
+    state = _prepare(workspace, "A")
+    assert workspace.land(branch="main", tested_commit=state.commit_sha, expected_base=state.base_sha).landed
+    on_top = upstream.push_main({"direct.txt": "x"})  # the gate crashed before recording; others landed since
+
+    result = workspace.land(branch="main", tested_commit=state.commit_sha, expected_base=state.base_sha)
+
+    assert (result.landed, result.reason, result.branch_sha) == (True, "already", on_top)
+    assert upstream.sha() == on_top
+
+
 def test_land_refuses_a_branch_someone_else_moved(upstream: Upstream, workspace: GitWorkspace) -> None:
     upstream.change("A", {"A.txt": "A"})
     state = _prepare(workspace, "A")

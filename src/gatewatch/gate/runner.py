@@ -2,7 +2,9 @@
 
 :class:`JobRunner` starts at most ``node_limit`` builds at once and queues the
 rest in arrival order. Each build runs its job's argv in the speculative
-worktree, in a new session (its own process group), with a minimal
+worktree, in a new session (its own process group), only once it is
+recorded as running (a marker in its build directory that
+:meth:`JobRunner.recover_orphans` uses after a crash), with a minimal
 environment (``PATH``, ``HOME``, ``LANG``, ``TMPDIR``, the job's ``env`` and
 ``GATEWATCH_*`` variables): the gate's own environment (store URLs, tokens)
 never reaches a job. A timeout or :meth:`JobRunner.cancel` sends SIGTERM to the
@@ -57,12 +59,16 @@ from gatewatch.gate.jobs import (
 
 LOG_NAME = "job-output.txt"
 RECORD_NAME = "build.json"
+RUNNING_NAME = ".gatewatch-running.json"
 DEFAULT_LOG_CAP_BYTES = 100 * 1024 * 1024
 _CHUNK_BYTES = 64 * 1024
 _BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
 Clock = Callable[[], datetime]
 _LOG = logging.getLogger(__name__)
+# Runs the job's argv verbatim ("$@", never re-parsed) once the runner has recorded the build as
+# running, so no job ever runs untracked; if the runner dies first, the job never starts.
+_TRAMPOLINE = 'read -r _ || exit 125; exec </dev/null; exec "$@"'
 
 
 def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobConfig:
@@ -253,6 +259,49 @@ class JobRunner:
             self.cancel(build_id)
         return self.wait_all()
 
+    def recover_orphans(self) -> list[str]:
+        """After a gate was killed: stop the builds it left running and record them as ABORTED.
+
+        Jobs run in their own sessions, so they outlive a killed gate. Each running
+        build leaves a marker (its process group and start time) in its directory;
+        for every marker whose runner is dead, this kills the group (unless the id
+        now belongs to another process), writes ``build.json`` with result ABORTED
+        (the item is retested) and removes the marker. Returns the build ids.
+        """
+        recovered = []
+        for marker in sorted(self.log_dir.glob(f"*/{RUNNING_NAME}")):
+            try:
+                info = json.loads(marker.read_text(encoding="utf-8"))
+                owner, group, record = info["runner"], info["pgid"], dict(info["record"])
+                pgid = int(group[0])
+            except (OSError, ValueError, KeyError, TypeError, IndexError):
+                marker.unlink(missing_ok=True)
+                continue
+            if _alive(owner):
+                continue  # another live runner owns this build
+            # Kill the group if its leader is ours, or gone: a pid used as a group id is never reused.
+            if _alive(group) or _start_ticks(pgid) is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
+            if not (marker.parent / RECORD_NAME).exists():
+                record.update(result=BuildResult.ABORTED.value, end_time=_iso(self._clock()))
+                with (marker.parent / LOG_NAME).open("ab") as log:
+                    log.write(b"\n[gatewatch] the gate stopped while this build ran; it was aborted\n")
+                _write_atomically(marker.parent / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
+                recovered.append(marker.parent.name)
+            marker.unlink(missing_ok=True)
+        return recovered
+
+    def _mark_running(self, build: _Build, started_at: datetime) -> None:
+        assert build.proc is not None
+        pid = build.proc.pid
+        info = {
+            "runner": [os.getpid(), _start_ticks(os.getpid())],
+            "pgid": [pid, _start_ticks(pid)],
+            "record": _build_record(build, BuildResult.ABORTED, started_at=started_at, ended_at=started_at),
+        }
+        _write_atomically(build.build_dir / RUNNING_NAME, json.dumps(info).encode())
+
     # -- scheduling (called with the lock held) -------------------------------------------------
 
     def _start_ready(self) -> None:
@@ -298,7 +347,7 @@ class JobRunner:
             build.build_dir.mkdir(parents=True, exist_ok=True)
             (build.build_dir / RECORD_NAME).unlink(missing_ok=True)  # a stale record of an earlier run
             with (build.build_dir / LOG_NAME).open("wb") as log:
-                exit_code = self._run_process(build, log)
+                exit_code = self._run_process(build, log, started_at=started_at)
             result = self._result(build, exit_code)
             self._finish(build, result, started_at=started_at, ended_at=self._clock(), exit_code=exit_code)
         except Exception as exc:  # the top of a build's thread: it must always report an end
@@ -308,21 +357,28 @@ class JobRunner:
             self._result(build, None)
             self._report(build, _event(build, BuildResult.ERROR, started_at, self._clock(), None), str(exc))
 
-    def _run_process(self, build: _Build, log: IO[bytes]) -> int | None:
+    def _run_process(self, build: _Build, log: IO[bytes], *, started_at: datetime) -> int | None:
+        env = self._environment(build)
+        problem = _cannot_start(build.job.argv[0], cwd=build.worktree, path=env["PATH"])
+        if problem:
+            log.write(f"[gatewatch] cannot start {build.job.argv[0]!r}: {problem}\n".encode())
+            return None
+        hold, release = os.pipe()  # the job's stdin until it is recorded as running, then /dev/null
         try:
             with self._lock:
                 if build.outcome is not None:  # canceled before it started
                     return None
                 build.proc = subprocess.Popen(
-                    list(build.job.argv),
+                    ["/bin/sh", "-c", _TRAMPOLINE, "gatewatch-job", *build.job.argv],
                     cwd=build.worktree,
-                    env=self._environment(build),
-                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    stdin=hold,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    close_fds=True,
                 )
+                self._mark_running(build, started_at)
+                os.write(release, b"go\n")
                 timer = threading.Timer(build.job.timeout_s, self._expire, args=(build,))
                 timer.daemon = True
                 build.timers.append(timer)
@@ -330,6 +386,9 @@ class JobRunner:
         except OSError as exc:
             log.write(f"[gatewatch] cannot start {build.job.argv[0]!r}: {exc.strerror}\n".encode())
             return None
+        finally:
+            os.close(hold)
+            os.close(release)
         assert build.proc.stdout is not None
         reader = threading.Thread(
             target=_drain, args=(build.proc.stdout, log, self.log_cap_bytes), daemon=True
@@ -394,6 +453,7 @@ class JobRunner:
             log.write(f"[gatewatch] build {build.build_id} {result.value} (exit code {exit_code})\n".encode())
         record = _build_record(build, result, started_at=started_at, ended_at=ended_at)
         _write_atomically(build.build_dir / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
+        (build.build_dir / RUNNING_NAME).unlink(missing_ok=True)
         self._report(build, _event(build, result, started_at, ended_at, exit_code))
 
     def _report(self, build: _Build, event: BuildFinished, problem: str = "") -> None:
@@ -501,6 +561,32 @@ def _build_record(
         "log_url": LOG_NAME,
         "buildset": {"uuid": context.buildset_uuid},
     }
+
+
+def _cannot_start(program: str, *, cwd: Path, path: str) -> str:
+    """Why ``program`` cannot be executed from ``cwd`` with ``PATH=path``, or ''."""
+    if "/" in program:
+        target = cwd / program
+        if not target.is_file():
+            return "No such file"
+        return "" if os.access(target, os.X_OK) else "Permission denied (not executable)"
+    return "" if shutil.which(program, path=path) else f"not found in PATH={path}"
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _alive(process: object) -> bool:
+    """True if ``[pid, start_ticks]`` still names the same running process (not a reused pid)."""
+    if not isinstance(process, list) or len(process) != 2 or not isinstance(process[0], int):
+        return False
+    return process[1] is not None and _start_ticks(process[0]) == process[1]
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import select
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -59,14 +60,14 @@ def _read(fifo: Path) -> str:
         return pipe.read().strip()
 
 
-def _has_ended(pid: int) -> bool:
-    """True once process ``pid`` has exited (blocks on a pidfd, at most 10 s, while it is dying)."""
+def _has_ended(pid: int, wait_s: float = 10.0) -> bool:
+    """True once process ``pid`` has exited (blocks on a pidfd, at most ``wait_s``, while it is dying)."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
     try:
-        readable, _, _ = select.select([fd], [], [], 10.0)
+        readable, _, _ = select.select([fd], [], [], wait_s)
         return bool(readable)
     finally:
         os.close(fd)
@@ -314,3 +315,52 @@ def test_runner_failure_still_reports_the_build(tmp_path: Path, worktree: Path) 
 def test_worktree_must_exist(runner: JobRunner, tmp_path: Path) -> None:
     with pytest.raises(GateError, match="does not exist"):
         runner.start("b1", _sh("x", "true"), tmp_path / "gone")
+
+
+RUNNER_SCRIPT = """
+import sys
+from pathlib import Path
+from gatewatch.gate.jobs import JobDefinition
+from gatewatch.gate.runner import BuildContext, JobRunner
+
+runner = JobRunner(1, Path(sys.argv[1]))
+job = JobDefinition(name="tree", argv=("/bin/sh", "-c", "sleep 600 & echo $! > child.pid; wait"))
+runner.start("b1", job, Path(sys.argv[2]), context=BuildContext(project="acme/widgets", change=7))
+runner.wait_all()
+"""
+
+
+def test_builds_left_running_by_a_killed_gate_are_aborted_on_restart(tmp_path: Path, worktree: Path) -> None:
+    os.mkfifo(worktree / "child.pid")
+    src = Path(__file__).resolve().parents[3] / "src"
+    gate = subprocess.Popen(
+        [sys.executable, "-c", RUNNER_SCRIPT, str(tmp_path / "builds"), str(worktree)],
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    child = int(_read(worktree / "child.pid"))  # the job is running
+    gate.kill()  # kill -9 the gate, by its pid
+    gate.wait()
+    assert not _has_ended(child, wait_s=0.0), "jobs outlive the gate: they run in their own session"
+
+    recovered = JobRunner(1, tmp_path / "builds").recover_orphans()
+
+    assert recovered == ["b1"]
+    assert _has_ended(child)
+    record = json.loads((tmp_path / "builds" / "b1" / "build.json").read_text())
+    assert (record["result"], record["change"], record["project"]) == ("ABORTED", 7, "acme/widgets")
+    assert JobRunner(1, tmp_path / "builds").recover_orphans() == []
+
+
+def test_recover_orphans_leaves_a_live_runners_builds_alone(
+    runner: JobRunner, tmp_path: Path, worktree: Path
+) -> None:
+    os.mkfifo(worktree / "up")
+    os.mkfifo(worktree / "release")
+    runner.start("b1", _sh("wait", "echo up > up; cat release > /dev/null"), worktree)
+    assert _read(worktree / "up") == "up"  # running, its marker written
+
+    assert JobRunner(1, tmp_path / "builds").recover_orphans() == []
+
+    _release(worktree / "release")
+    (event,) = runner.wait_all(timeout_s=SAFETY_S)
+    assert event.result is BuildResult.SUCCESS

@@ -60,7 +60,7 @@ class Upstream:
         git("checkout", "--quiet", "--detach", base, cwd=self.dev)
         self._write(files)
         git("commit", "--quiet", "--allow-empty", "-m", f"Change {name}", cwd=self.dev)
-        git("push", "--quiet", "origin", f"HEAD:refs/changes/{name}", cwd=self.dev)
+        git("push", "--quiet", "origin", f"+HEAD:refs/changes/{name}", cwd=self.dev)
         return git("rev-parse", "HEAD", cwd=self.dev)
 
     def push_main(self, files: Mapping[str, str | None]) -> str:

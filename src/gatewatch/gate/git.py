@@ -150,6 +150,11 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _ref_name(ref: str) -> str:
+    """A change's ref as a full ref name: ``feature`` is the branch ``refs/heads/feature``."""
+    return ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+
+
 def _slug(key: str) -> str:
     """A directory name for ``key``: readable, safe, and unique (a hash suffix)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", key)[:60].lstrip(".") or "state"
@@ -244,17 +249,32 @@ class GitWorkspace:
         ]:
             lock.unlink(missing_ok=True)
 
-    def fetch(self) -> None:
-        """Bring the mirror up to date with every ref of the upstream repository."""
-        try:
-            self._git(
-                "fetch", "--prune", "--quiet", "--no-write-fetch-head", "--", self.upstream, "+refs/*:refs/*"
-            )
-        except _GitFailed as exc:
+    def fetch(self, refs: Sequence[str] = ()) -> None:
+        """Update the mirror's branches and tags from upstream, and the change ``refs`` named.
+
+        Only named change refs are fetched (a Gerrit server holds millions under
+        ``refs/changes``). A ref missing upstream is simply absent afterwards;
+        an unreachable upstream raises GateError.
+        """
+        wanted = [f"+{ref}:{ref}" for ref in dict.fromkeys(refs) if self._valid_ref(ref)]
+        if self._fetch("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", *wanted) is None:
+            return
+        problem = self._fetch("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+        if problem is not None:
             raise GateError(
-                f"cannot fetch from the upstream repository {self.shown}: {self._redact(str(exc))}",
+                f"cannot fetch from the upstream repository {self.shown}: {self._redact(problem)}",
                 hint="check that the repository exists and is readable",
-            ) from None
+            )
+        for spec in wanted:  # one of them is missing upstream: fetch the others one by one
+            self._fetch(spec)
+
+    def _fetch(self, *refspecs: str) -> str | None:
+        """Fetch ``refspecs`` from upstream; the error text, or None on success."""
+        try:
+            self._git("fetch", "--prune", "--quiet", "--no-write-fetch-head", "--", self.upstream, *refspecs)
+        except _GitFailed as exc:
+            return str(exc)
+        return None
 
     def _valid_ref(self, name: str) -> bool:
         """``git check-ref-format NAME``, remembered (the same names come back for every state)."""
@@ -272,12 +292,10 @@ class GitWorkspace:
 
     def _resolve(self, ref: str) -> str | None:
         """The commit id ``ref`` names in the mirror, or None."""
-        if _SHA.fullmatch(ref):
-            name = ref
-        else:
-            name = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
-            if not self._valid_ref(name):
-                return None
+        is_sha = _SHA.fullmatch(ref) is not None
+        name = ref if is_sha else _ref_name(ref)
+        if not is_sha and not self._valid_ref(name):
+            return None
         proc = self._git(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}", check=False
         )
@@ -315,7 +333,7 @@ class GitWorkspace:
         """
         if mode not in ("merge", "cherry-pick"):
             raise GateError(f"unknown merge mode {mode!r}", hint="use 'merge' or 'cherry-pick'")
-        self.fetch()
+        self.fetch([_ref_name(change.ref) for change in changes if not _SHA.fullmatch(change.ref)])
         base = self.branch_sha(branch)
         when = commit_time or self._commit_time(base)
         self.remove_state(key)

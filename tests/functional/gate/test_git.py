@@ -286,3 +286,20 @@ def test_password_in_the_upstream_url_never_shows(tmp_path: Path) -> None:
         ws.prepare_state(branch="main", changes=[], key="q")
     assert "s3cret" not in str(info.value)
     assert "gate:***@127.0.0.1:9" in str(info.value)
+
+
+def test_only_the_named_change_refs_are_mirrored_and_kept_current(
+    upstream: Upstream, workspace: GitWorkspace
+) -> None:
+    upstream.change("A", {"A.txt": "first patchset"})
+    upstream.change("B", {"B.txt": "B"})
+    first = _prepare(workspace, "A")
+    second_patchset = upstream.change("A", {"A.txt": "second patchset"})
+
+    again = _prepare(workspace, "A")
+
+    mirrored = git("for-each-ref", "--format=%(refname)", "refs/changes", cwd=workspace.mirror).split()
+    assert mirrored == ["refs/changes/A"]
+    assert _parents(again.commit_sha, workspace.mirror) == [again.base_sha, second_patchset]
+    assert (again.worktree / "A.txt").read_text() == "second patchset"
+    assert again.commit_sha != first.commit_sha

@@ -336,20 +336,7 @@ class GitWorkspace:
         self.fetch([_ref_name(change.ref) for change in changes if not _SHA.fullmatch(change.ref)])
         base = self.branch_sha(branch)
         when = commit_time or self._commit_time(base)
-        self.remove_state(key)
-        path = self.state_path(key)
-        self.worktrees.mkdir(parents=True, exist_ok=True)
-        self._run(
-            "worktree",
-            "add",
-            "--detach",
-            "--force",
-            "--quiet",
-            "--",
-            str(path),
-            base,
-            what="creating a worktree",
-        )
+        path = self._new_worktree(key, base)
         try:
             result = self._apply_all(path, changes, mode=mode, when=when)
         except BaseException:
@@ -364,6 +351,15 @@ class GitWorkspace:
         return PreparedState(
             key=key, branch=branch, base_sha=base, commit_sha=head, worktree=path, change_commits=result
         )
+
+    def _new_worktree(self, key: str, base: str) -> Path:
+        """A fresh detached worktree for ``key`` at ``base`` (any earlier one is removed)."""
+        self.remove_state(key)
+        path = self.state_path(key)
+        self.worktrees.mkdir(parents=True, exist_ok=True)
+        args = ("worktree", "add", "--detach", "--force", "--quiet", "--", str(path), base)
+        self._run(*args, what="creating a worktree")
+        return path
 
     def _commit_time(self, sha: str) -> datetime:
         stamp = self._run("show", "-s", "--format=%ct", sha, what="reading the base commit")

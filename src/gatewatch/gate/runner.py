@@ -29,7 +29,6 @@ and queued build has finished.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import queue
@@ -41,7 +40,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,16 @@ from typing import IO
 
 from gatewatch.domain.builds import BuildResult
 from gatewatch.errors import GateError
+from gatewatch.gate.builddir import (
+    LOG_NAME,
+    RECORD_NAME,
+    BuildContext,
+    build_record,
+    copy_artifacts,
+    recover_orphans,
+    save_record,
+    save_running_marker,
+)
 from gatewatch.gate.jobs import (
     DEFAULT_CONFIG_NAME,
     JobConfig,
@@ -57,10 +66,8 @@ from gatewatch.gate.jobs import (
     parse_job_config,
 )
 
-LOG_NAME = "job-output.txt"
-RECORD_NAME = "build.json"
-RUNNING_NAME = ".gatewatch-running.json"
 DEFAULT_LOG_CAP_BYTES = 100 * 1024 * 1024
+__all__ = ["BuildContext", "BuildFinished", "JobRunner", "load_job_config"]
 _CHUNK_BYTES = 64 * 1024
 _BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -93,21 +100,6 @@ def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobCo
     except UnicodeDecodeError as exc:
         raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=name) from None
     return parse_job_config(text, path=name)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildContext:
-    """What the build record says about the tested state (Zuul's builds API fields)."""
-
-    project: str = ""
-    branch: str = ""
-    change: int | None = None
-    patchset: int | str | None = None
-    ref: str = ""
-    newrev: str = ""
-    buildset_uuid: str = ""
-    pipeline: str = "gate"
-    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,47 +252,12 @@ class JobRunner:
         return self.wait_all()
 
     def recover_orphans(self) -> list[str]:
-        """After a gate was killed: stop the builds it left running and record them as ABORTED.
+        """After a gate was killed: stop the builds it left running, record them as ABORTED.
 
-        Jobs run in their own sessions, so they outlive a killed gate. Each running
-        build leaves a marker (its process group and start time) in its directory;
-        for every marker whose runner is dead, this kills the group (unless the id
-        now belongs to another process), writes ``build.json`` with result ABORTED
-        (the item is retested) and removes the marker. Returns the build ids.
+        Jobs run in their own sessions, so they outlive a killed gate; call this
+        before starting builds. Returns the ids of the builds recovered.
         """
-        recovered = []
-        for marker in sorted(self.log_dir.glob(f"*/{RUNNING_NAME}")):
-            try:
-                info = json.loads(marker.read_text(encoding="utf-8"))
-                owner, group, record = info["runner"], info["pgid"], dict(info["record"])
-                pgid = int(group[0])
-            except (OSError, ValueError, KeyError, TypeError, IndexError):
-                marker.unlink(missing_ok=True)
-                continue
-            if _alive(owner):
-                continue  # another live runner owns this build
-            # Kill the group if its leader is ours, or gone: a pid used as a group id is never reused.
-            if _alive(group) or _start_ticks(pgid) is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pgid, signal.SIGKILL)
-            if not (marker.parent / RECORD_NAME).exists():
-                record.update(result=BuildResult.ABORTED.value, end_time=_iso(self._clock()))
-                with (marker.parent / LOG_NAME).open("ab") as log:
-                    log.write(b"\n[gatewatch] the gate stopped while this build ran; it was aborted\n")
-                _write_atomically(marker.parent / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
-                recovered.append(marker.parent.name)
-            marker.unlink(missing_ok=True)
-        return recovered
-
-    def _mark_running(self, build: _Build, started_at: datetime) -> None:
-        assert build.proc is not None
-        pid = build.proc.pid
-        info = {
-            "runner": [os.getpid(), _start_ticks(os.getpid())],
-            "pgid": [pid, _start_ticks(pid)],
-            "record": _build_record(build, BuildResult.ABORTED, started_at=started_at, ended_at=started_at),
-        }
-        _write_atomically(build.build_dir / RUNNING_NAME, json.dumps(info).encode())
+        return recover_orphans(self.log_dir, now=self._clock())
 
     # -- scheduling (called with the lock held) -------------------------------------------------
 
@@ -317,7 +274,11 @@ class JobRunner:
         if build.outcome is None:
             build.outcome = outcome
         self._signal(build, signal.SIGTERM)
-        timer = threading.Timer(self.kill_grace_s, self._kill_late, args=(build,))
+        self._arm(build, self.kill_grace_s, self._kill_late)
+
+    @staticmethod
+    def _arm(build: _Build, delay_s: float, action: Callable[[_Build], None]) -> None:
+        timer = threading.Timer(delay_s, action, args=(build,))
         timer.daemon = True
         build.timers.append(timer)
         timer.start()
@@ -358,17 +319,29 @@ class JobRunner:
             self._report(build, _event(build, BuildResult.ERROR, started_at, self._clock(), None), str(exc))
 
     def _run_process(self, build: _Build, log: IO[bytes], *, started_at: datetime) -> int | None:
+        """Run the job to its end; its exit status, or None if it never started."""
         env = self._environment(build)
         problem = _cannot_start(build.job.argv[0], cwd=build.worktree, path=env["PATH"])
+        if not problem:
+            try:
+                proc = self._spawn(build, env, started_at=started_at)
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
         if problem:
             log.write(f"[gatewatch] cannot start {build.job.argv[0]!r}: {problem}\n".encode())
             return None
+        return None if proc is None else self._wait(build, proc, log)
+
+    def _spawn(
+        self, build: _Build, env: dict[str, str], *, started_at: datetime
+    ) -> subprocess.Popen[bytes] | None:
+        """Start the job, record it as running, then let it go; None if it was canceled first."""
         hold, release = os.pipe()  # the job's stdin until it is recorded as running, then /dev/null
         try:
             with self._lock:
-                if build.outcome is not None:  # canceled before it started
+                if build.outcome is not None:
                     return None
-                build.proc = subprocess.Popen(
+                proc = build.proc = subprocess.Popen(
                     ["/bin/sh", "-c", _TRAMPOLINE, "gatewatch-job", *build.job.argv],
                     cwd=build.worktree,
                     env=env,
@@ -377,33 +350,38 @@ class JobRunner:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-                self._mark_running(build, started_at)
+                record = self._record(build, BuildResult.ABORTED, started_at=started_at, ended_at=started_at)
+                try:
+                    save_running_marker(build.build_dir, pgid=proc.pid, record=record)
+                except OSError:
+                    os.close(release)  # the held job reads end-of-file and exits without running
+                    release = -1
+                    build.reaped = True
+                    proc.communicate()
+                    raise
                 os.write(release, b"go\n")
-                timer = threading.Timer(build.job.timeout_s, self._expire, args=(build,))
-                timer.daemon = True
-                build.timers.append(timer)
-                timer.start()
-        except OSError as exc:
-            log.write(f"[gatewatch] cannot start {build.job.argv[0]!r}: {exc.strerror}\n".encode())
-            return None
+                self._arm(build, build.job.timeout_s, self._expire)
+            return proc
         finally:
             os.close(hold)
-            os.close(release)
-        assert build.proc.stdout is not None
-        reader = threading.Thread(
-            target=_drain, args=(build.proc.stdout, log, self.log_cap_bytes), daemon=True
-        )
+            if release >= 0:
+                os.close(release)
+
+    def _wait(self, build: _Build, proc: subprocess.Popen[bytes], log: IO[bytes]) -> int:
+        """Drain the output while the job runs; once it exits, kill what it left in its group."""
+        assert proc.stdout is not None
+        reader = threading.Thread(target=_drain, args=(proc.stdout, log, self.log_cap_bytes), daemon=True)
         reader.start()
-        os.waitid(os.P_PID, build.proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
         with self._lock:
             self._signal(build, signal.SIGKILL)  # whatever the job left behind in its group
             build.reaped = True
-            exit_code = build.proc.wait()
+            exit_code = proc.wait()
         reader.join(timeout=max(self.kill_grace_s, 1.0))
         if reader.is_alive():  # a process escaped the group and holds the pipe: leave the fd to it
             log.write(b"\n[gatewatch] a process left the job's process group; its output is not collected\n")
         else:
-            build.proc.stdout.close()
+            proc.stdout.close()
         return exit_code
 
     def _environment(self, build: _Build) -> dict[str, str]:
@@ -447,14 +425,26 @@ class JobRunner:
         build.build_dir.mkdir(parents=True, exist_ok=True)
         with (build.build_dir / LOG_NAME).open("ab") as log:
             if result in (BuildResult.SUCCESS, BuildResult.FAILURE):
-                _copy_artifacts(
+                copy_artifacts(
                     build.job.artifacts, worktree=build.worktree, build_dir=build.build_dir, log=log
                 )
             log.write(f"[gatewatch] build {build.build_id} {result.value} (exit code {exit_code})\n".encode())
-        record = _build_record(build, result, started_at=started_at, ended_at=ended_at)
-        _write_atomically(build.build_dir / RECORD_NAME, json.dumps(record, indent=2).encode() + b"\n")
-        (build.build_dir / RUNNING_NAME).unlink(missing_ok=True)
+        save_record(build.build_dir, self._record(build, result, started_at=started_at, ended_at=ended_at))
         self._report(build, _event(build, result, started_at, ended_at, exit_code))
+
+    @staticmethod
+    def _record(
+        build: _Build, result: BuildResult, *, started_at: datetime, ended_at: datetime
+    ) -> dict[str, object]:
+        return build_record(
+            build_id=build.build_id,
+            job_name=build.job.name,
+            voting=build.job.voting,
+            context=build.context,
+            result=result,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
 
     def _report(self, build: _Build, event: BuildFinished, problem: str = "") -> None:
         """Free the build's node, start the next queued build, and publish the event."""
@@ -515,54 +505,6 @@ def _write(log: IO[bytes], data: bytes) -> bool:
     return True
 
 
-def _copy_artifacts(patterns: Sequence[str], *, worktree: Path, build_dir: Path, log: IO[bytes]) -> None:
-    """Copy the job's result files (globs relative to the worktree) into the build directory."""
-    root = worktree.resolve()
-    for pattern in patterns:
-        matches = sorted(p for p in root.glob(pattern) if p.is_file())
-        if not matches:
-            log.write(f"[gatewatch] artifact {pattern!r} not found in the worktree\n".encode())
-        for source in matches:
-            real = source.resolve()
-            relative = source.relative_to(root)
-            if not real.is_relative_to(root) or relative.as_posix() in (LOG_NAME, RECORD_NAME):
-                note = f"[gatewatch] artifact {relative.as_posix()!r} skipped (outside the worktree)\n"
-                log.write(note.encode())
-                continue
-            target = build_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(real, target)
-
-
-def _iso(moment: datetime) -> str:
-    """UTC without a zone, as Zuul writes times."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def _build_record(
-    build: _Build, result: BuildResult, *, started_at: datetime, ended_at: datetime
-) -> dict[str, object]:
-    context = build.context
-    return {
-        "uuid": build.build_id,
-        "job_name": build.job.name,
-        "result": result.value,
-        "voting": build.job.voting,
-        "project": context.project,
-        "branch": context.branch,
-        "change": context.change,
-        "patchset": context.patchset,
-        "ref": context.ref,
-        "newrev": context.newrev,
-        "pipeline": context.pipeline,
-        "start_time": _iso(started_at),
-        "end_time": _iso(ended_at),
-        "duration": round((ended_at - started_at).total_seconds(), 3),
-        "log_url": LOG_NAME,
-        "buildset": {"uuid": context.buildset_uuid},
-    }
-
-
 def _cannot_start(program: str, *, cwd: Path, path: str) -> str:
     """Why ``program`` cannot be executed from ``cwd`` with ``PATH=path``, or ''."""
     if "/" in program:
@@ -571,25 +513,3 @@ def _cannot_start(program: str, *, cwd: Path, path: str) -> str:
             return "No such file"
         return "" if os.access(target, os.X_OK) else "Permission denied (not executable)"
     return "" if shutil.which(program, path=path) else f"not found in PATH={path}"
-
-
-def _start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot), or None if there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _alive(process: object) -> bool:
-    """True if ``[pid, start_ticks]`` still names the same running process (not a reused pid)."""
-    if not isinstance(process, list) or len(process) != 2 or not isinstance(process[0], int):
-        return False
-    return process[1] is not None and _start_ticks(process[0]) == process[1]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

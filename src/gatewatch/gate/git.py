@@ -42,6 +42,17 @@ from gatewatch.errors import GateError
 MergeMode = Literal["merge", "cherry-pick"]
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _GIT_TIMEOUT_S = 600.0
+# How to reach the upstream (ssh command, askpass helper, TLS settings, tracing) is the operator's;
+# every other GIT_* variable (GIT_DIR, GIT_INDEX_FILE, identities, dates...) is dropped.
+_GIT_ENV_KEPT = (
+    "GIT_SSH",
+    "GIT_ASKPASS",
+    "GIT_SSL_",
+    "GIT_HTTP_",
+    "GIT_PROXY",
+    "GIT_TRACE",
+    "GIT_CURL_VERBOSE",
+)
 _SAFE_CONFIG = (
     "-c", "commit.gpgsign=false",
     "-c", "tag.gpgsign=false",
@@ -124,7 +135,7 @@ class _GitFailed(Exception):
 
 
 def _git_env(identity: CommitIdentity, when: datetime | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k.startswith(_GIT_ENV_KEPT)}
     env.update(
         GIT_AUTHOR_NAME=identity.name,
         GIT_AUTHOR_EMAIL=identity.email,

@@ -303,3 +303,21 @@ def test_only_the_named_change_refs_are_mirrored_and_kept_current(
     assert _parents(again.commit_sha, workspace.mirror) == [again.base_sha, second_patchset]
     assert (again.worktree / "A.txt").read_text() == "second patchset"
     assert again.commit_sha != first.commit_sha
+
+
+def test_the_callers_git_environment_does_not_leak_in(
+    upstream: Upstream, workspace: GitWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upstream.change("A", {"A.txt": "A"})
+    for name, value in {"GIT_DIR": "/nonexistent", "GIT_INDEX_FILE": "/nonexistent/index"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Somebody Else")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2001-01-01T00:00:00")
+
+    state = _prepare(workspace, "A", commit_time=WHEN)
+
+    for name in ("GIT_DIR", "GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_COMMITTER_DATE"):
+        monkeypatch.delenv(name)
+    assert git("log", "-1", "--format=%an %cI", state.commit_sha, cwd=workspace.mirror) == (
+        "gatewatch 2026-11-22T04:00:00+00:00"
+    )

@@ -129,7 +129,6 @@ class _Build:
     context: BuildContext
     build_dir: Path
     proc: subprocess.Popen[bytes] | None = None
-    started_at: datetime | None = None
     outcome: BuildResult | None = None  # set by a timeout or a cancel
     reaped: bool = False
     timers: list[threading.Timer] = field(default_factory=list)

@@ -1,0 +1,74 @@
+"""The gate strategies the simulator compares.
+
+All but the oracle are ``gatewatch.gate.plan.step`` with different ``GateOptions``, so the
+simulated Zuul pipeline is the very code the real gate runs, not a second model:
+
+* ``serial``: one change at a time on the target (window fixed at 1);
+* ``zuul``: Zuul's dependent pipeline with its defaults (window 20, floor 3, +1, halve);
+* ``immediate-eject``: a GitHub/GitLab-style merge queue: speculative, but a failing item is
+  ejected at once and those behind restart; a fixed build concurrency of 20 items;
+* ``bors``: bors-ng: no speculation, every waiting change joins one batch, a failed batch is
+  bisected;
+* ``gatewatch``: Zuul plus flaky-aware retries and the fast lane (see docs/gate.md for why
+  batching is off by default);
+* ``oracle``: knows every outcome; tests each good change once and never a bad one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewatch.domain.gate import GateOptions, WindowOptions
+from gatewatch.errors import GateError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategySpec:
+    """A named strategy; ``options`` None means the oracle."""
+
+    name: str
+    options: GateOptions | None
+    description: str = ""
+
+
+GATEWATCH_OPTIONS = GateOptions(flaky_retries=2, fast_lane=True)
+
+STRATEGIES: dict[str, StrategySpec] = {
+    s.name: s
+    for s in (
+        StrategySpec(
+            name="serial",
+            options=GateOptions(window=WindowOptions(start=1, floor=1, increase=0, ceiling=1)),
+            description="one change at a time",
+        ),
+        StrategySpec(name="zuul", options=GateOptions(), description="Zuul dependent pipeline"),
+        StrategySpec(
+            name="immediate-eject",
+            options=GateOptions(
+                defer_ejection=False, window=WindowOptions(start=20, floor=20, increase=0, ceiling=20)
+            ),
+            description="GitHub/GitLab merge queue",
+        ),
+        StrategySpec(
+            name="bors",
+            options=GateOptions(
+                batch_max_size=64, window=WindowOptions(start=1, floor=1, increase=0, ceiling=1)
+            ),
+            description="bors-ng batches + bisection",
+        ),
+        StrategySpec(
+            name="gatewatch", options=GATEWATCH_OPTIONS, description="Zuul + flaky retries + fast lane"
+        ),
+        StrategySpec(name="oracle", options=None, description="knows every outcome"),
+    )
+}
+
+
+def strategy(name: str) -> StrategySpec:
+    """A named strategy; raises GateError naming the known ones."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise GateError(
+            f"unknown gate strategy {name!r}", hint=f"use one of {', '.join(STRATEGIES)}"
+        ) from None

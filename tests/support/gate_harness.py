@@ -54,6 +54,11 @@ class GateHarness:
     reports: list[Report] = field(default_factory=list)
     merged: list[tuple[str, ...]] = field(default_factory=list)
     merge_requests: list[MergeItem] = field(default_factory=list)
+    # Audit trail for invariants: merges landed before each StartBuild / MergeItem, and
+    # the result of every completed build.
+    started_base: dict[str, int] = field(default_factory=dict)
+    merged_before: list[int] = field(default_factory=list)
+    completed: dict[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.state = initial_state(self.options)
@@ -63,7 +68,10 @@ class GateHarness:
         pending: list[Event] = [event]
         while pending:
             self.now += timedelta(seconds=1)
-            self.state, actions = step(self.state, pending.pop(0), self.now)
+            current = pending.pop(0)
+            if isinstance(current, BuildCompleted):
+                self.completed[current.build_id] = current.success
+            self.state, actions = step(self.state, current, self.now)
             pending.extend(self._execute(actions))
 
     def enqueue(self, *change_ids: str, project: str = "org/project", urgent: bool = False) -> None:
@@ -120,9 +128,11 @@ class GateHarness:
     def _execute(self, actions: list[Action]) -> list[Event]:
         follow: list[Event] = []
         failed_sets: set[int] = set()
+        base = len(self.merged)  # the target as the planner saw it when it chose these actions
         for action in actions:
             if isinstance(action, StartBuild):
                 self.started.append(action)
+                self.started_base[action.build_id] = base
                 if self.conflicts & set(action.stack):
                     if action.buildset not in failed_sets:
                         failed_sets.add(action.buildset)
@@ -135,6 +145,7 @@ class GateHarness:
                 self.held.pop(action.build_id, None)
             elif isinstance(action, MergeItem):
                 self.merge_requests.append(action)
+                self.merged_before.append(len(self.merged))
                 if self.merge_errors:
                     self.merge_errors -= 1
                     follow.append(MergeError(item_id=action.item_id, message="target moved"))

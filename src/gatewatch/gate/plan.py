@@ -24,7 +24,7 @@ dequeue of a change that just merged): it ignores them or answers with a REJECTE
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from gatewatch.domain.gate import (
@@ -33,7 +33,6 @@ from gatewatch.domain.gate import (
     BuildCompleted,
     BuildStarted,
     BuildStatus,
-    CancelBuild,
     Change,
     ChangeQueue,
     Dequeue,
@@ -42,17 +41,24 @@ from gatewatch.domain.gate import (
     GateBuild,
     GateOptions,
     GateState,
-    JobSpec,
     Merged,
     MergeError,
     MergeFailed,
-    MergeItem,
     Promote,
     QueueItem,
     Report,
     ReportResult,
-    StartBuild,
     Tick,
+)
+from gatewatch.gate.plan_process import (
+    Work,
+    batch_id,
+    cancel_builds,
+    process,
+    rate,
+    reset,
+    start_action,
+    with_build,
 )
 from gatewatch.gate.plan_queue import (
     find_build,
@@ -62,23 +68,6 @@ from gatewatch.gate.plan_queue import (
     queue_name_for,
 )
 
-# Weight of the newest report in a queue's failure-rate estimate (exponential moving average).
-FAILURE_RATE_ALPHA = 0.2
-
-
-@dataclass(slots=True)
-class _Work:
-    """Scratch space of one ``step`` call (id counter, time, actions); never escapes it."""
-
-    options: GateOptions
-    counter: int
-    now: datetime
-    actions: list[Action]
-
-    def next_id(self) -> int:
-        self.counter += 1
-        return self.counter
-
 
 def initial_state(options: GateOptions | None = None) -> GateState:
     """An empty gate with these options (Zuul's dependent pipeline by default)."""
@@ -87,16 +76,16 @@ def initial_state(options: GateOptions | None = None) -> GateState:
 
 def step(state: GateState, event: Event, now: datetime) -> tuple[GateState, list[Action]]:
     """Apply one event; return the new state and the actions the executor must run, in order."""
-    work = _Work(options=state.options, counter=state.counter, now=now, actions=[])
+    work = Work(options=state.options, counter=state.counter, now=now, actions=[])
     queues = list(state.queues)
     touched = _apply(queues, event, work)
     for index in touched:
-        queues[index] = _process(queues[index], work)
+        queues[index] = process(queues[index], work)
     kept = tuple(q for q in queues if q.items or q.base)
     return replace(state, queues=kept, counter=work.counter), work.actions
 
 
-def _apply(queues: list[ChangeQueue], event: Event, work: _Work) -> list[int]:
+def _apply(queues: list[ChangeQueue], event: Event, work: Work) -> list[int]:
     """Change the queues for ``event``; return the indexes of queues to re-plan."""
     if isinstance(event, Enqueue):
         return _enqueue(queues, event.change, work)
@@ -115,7 +104,7 @@ def _apply(queues: list[ChangeQueue], event: Event, work: _Work) -> list[int]:
 # --- events ---
 
 
-def _enqueue(queues: list[ChangeQueue], change: Change, work: _Work) -> list[int]:
+def _enqueue(queues: list[ChangeQueue], change: Change, work: Work) -> list[int]:
     if find_change(queues, change.change_id) is not None:
         work.actions.append(_refusal(change.change_id, "is already in the gate"))
         return []
@@ -131,7 +120,7 @@ def _enqueue(queues: list[ChangeQueue], change: Change, work: _Work) -> list[int
     if batch_at is not None:
         old = items[batch_at]
         changes = (*old.changes, change)
-        items[batch_at] = replace(old, item_id=_batch_id(changes), changes=changes)
+        items[batch_at] = replace(old, item_id=batch_id(changes), changes=changes)
     else:
         item = QueueItem(item_id=change.change_id, changes=(change,), enqueued_at=work.now, urgent=urgent)
         items.insert(insert_position(queue, urgent=urgent), item)
@@ -139,7 +128,7 @@ def _enqueue(queues: list[ChangeQueue], change: Change, work: _Work) -> list[int
     return [index]
 
 
-def _on_build(queues: list[ChangeQueue], event: BuildStarted | BuildCompleted, work: _Work) -> list[int]:
+def _on_build(queues: list[ChangeQueue], event: BuildStarted | BuildCompleted, work: Work) -> list[int]:
     found = find_build(queues, event.build_id)
     if found is None:
         return []  # a build of a buildset that was reset or left: stale, ignore
@@ -148,7 +137,7 @@ def _on_build(queues: list[ChangeQueue], event: BuildStarted | BuildCompleted, w
     build = item.builds[bi]
     if isinstance(event, BuildStarted):
         if build.status is BuildStatus.WAITING:
-            item = _with_build(item, bi, replace(build, status=BuildStatus.RUNNING))
+            item = with_build(item, bi, replace(build, status=BuildStatus.RUNNING))
     elif not build.status.is_done:
         item = _complete_build(queues[qi], item, bi, event, work)
     items = list(queues[qi].items)
@@ -158,11 +147,11 @@ def _on_build(queues: list[ChangeQueue], event: BuildStarted | BuildCompleted, w
 
 
 def _complete_build(
-    queue: ChangeQueue, item: QueueItem, index: int, event: BuildCompleted, work: _Work
+    queue: ChangeQueue, item: QueueItem, index: int, event: BuildCompleted, work: Work
 ) -> QueueItem:
     build = item.builds[index]
     if event.success:
-        return _with_build(item, index, replace(build, status=BuildStatus.SUCCESS))
+        return with_build(item, index, replace(build, status=BuildStatus.SUCCESS))
     retry = (
         build.voting
         and event.classification in RETRYABLE_CLASSIFICATIONS
@@ -172,16 +161,16 @@ def _complete_build(
         again = GateBuild(
             build_id=f"b{work.next_id()}", job=build.job, voting=build.voting, attempt=build.attempt + 1
         )
-        work.actions.append(_start_action(queue, item, again))
-        return _with_build(item, index, again)
+        work.actions.append(start_action(queue, item, again))
+        return with_build(item, index, again)
     failed = replace(build, status=BuildStatus.FAILURE, classification=event.classification)
-    item = _with_build(item, index, failed)
+    item = with_build(item, index, failed)
     if build.voting and not item.failing:
         item = replace(item, failing=True, failure=f"job {build.job} failed")
     return item
 
 
-def _on_merge(queues: list[ChangeQueue], event: MergeFailed | Merged | MergeError, work: _Work) -> list[int]:
+def _on_merge(queues: list[ChangeQueue], event: MergeFailed | Merged | MergeError, work: Work) -> list[int]:
     found = find_change_item(queues, event.item_id)
     if found is None:
         return []
@@ -191,7 +180,7 @@ def _on_merge(queues: list[ChangeQueue], event: MergeFailed | Merged | MergeErro
     if isinstance(event, MergeFailed):
         if event.buildset != item.buildset or item.merging:
             return []
-        items[ii] = _cancel_builds(item, work, keep=False)
+        items[ii] = cancel_builds(item, work, keep=False)
         items[ii] = replace(items[ii], failing=True, merge_failed=True, failure="merge conflict")
     elif not item.merging or ii != 0:
         return []
@@ -201,13 +190,13 @@ def _on_merge(queues: list[ChangeQueue], event: MergeFailed | Merged | MergeErro
         items[ii] = replace(item, merging=False, failing=True, failure=f"could not merge: {event.message}")
         items[ii] = replace(items[ii], merge_errors=item.merge_errors + 1)
     else:  # the target moved under us: retest everything on the new target
-        items = [_reset(it, work) for it in items]
+        items = [reset(it, work) for it in items]
         items[0] = replace(items[0], merging=False, merge_errors=item.merge_errors + 1)
     queues[qi] = replace(queue, items=tuple(items))
     return [qi]
 
 
-def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: _Work) -> list[int]:
+def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: Work) -> list[int]:
     queue = queues[qi]
     head, rest = queue.items[0], queue.items[1:]
     work.actions.append(
@@ -224,12 +213,12 @@ def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: _Work) -> lis
     if work.options.window.ceiling:
         window = min(window, work.options.window.ceiling)
     queues[qi] = replace(
-        queue, items=rest, base=commit, window=window, failure_rate=_rate(queue.failure_rate, failed=False)
+        queue, items=rest, base=commit, window=window, failure_rate=rate(queue.failure_rate, failed=False)
     )
     return [qi]
 
 
-def _dequeue(queues: list[ChangeQueue], change_id: str, work: _Work) -> list[int]:
+def _dequeue(queues: list[ChangeQueue], change_id: str, work: Work) -> list[int]:
     found = find_change(queues, change_id)
     if found is None:
         work.actions.append(_refusal(change_id, "is not in the gate"))
@@ -240,7 +229,7 @@ def _dequeue(queues: list[ChangeQueue], change_id: str, work: _Work) -> list[int
     if item.merging:
         work.actions.append(_refusal(change_id, "is merging; too late to dequeue"))
         return []
-    _cancel_builds(item, work, keep=False)
+    cancel_builds(item, work, keep=False)
     rest = tuple(c for c in item.changes if c.change_id != change_id)
     work.actions.append(
         Report(
@@ -248,7 +237,7 @@ def _dequeue(queues: list[ChangeQueue], change_id: str, work: _Work) -> list[int
         )
     )
     if rest:
-        items[ii] = QueueItem(item_id=_batch_id(rest), changes=rest, enqueued_at=item.enqueued_at)
+        items[ii] = QueueItem(item_id=batch_id(rest), changes=rest, enqueued_at=item.enqueued_at)
     else:
         del items[ii]
     queues[qi] = replace(queues[qi], items=tuple(items))
@@ -269,186 +258,6 @@ def _promote(queues: list[ChangeQueue], change_ids: tuple[str, ...]) -> list[int
     return touched
 
 
-# --- the queue processor (Zuul's processQueue) ---
-
-
-def _process(queue: ChangeQueue, work: _Work) -> ChangeQueue:
-    """Re-plan a queue until nothing changes: reset stale items, start builds, merge, eject."""
-    while True:
-        queue, again = _process_once(queue, work)
-        if not again:
-            return queue
-
-
-def _process_once(queue: ChangeQueue, work: _Work) -> tuple[ChangeQueue, bool]:
-    items = list(queue.items)
-    ahead: tuple[str, ...] = ()
-    ahead_changes: tuple[str, ...] = ()
-    for index in range(len(items)):
-        item = _refresh(
-            items[index],
-            ahead=ahead,
-            ahead_changes=ahead_changes,
-            in_window=index < queue.window,
-            base=queue.base,
-            work=work,
-        )
-        items[index] = item
-        if _must_leave(item, index, work.options):
-            return _leave(queue, items, index, work), True
-        if index == 0 and item.complete and not item.failing and not item.merging:
-            items[index] = replace(item, merging=True)
-            work.actions.append(
-                MergeItem(item_id=item.item_id, buildset=item.buildset, change_ids=item.change_ids)
-            )
-        if not item.failing:
-            ahead += (item.item_id,)
-            ahead_changes += item.change_ids
-    return replace(queue, items=tuple(items)), False
-
-
-def _refresh(
-    item: QueueItem,
-    *,
-    ahead: tuple[str, ...],
-    ahead_changes: tuple[str, ...],
-    in_window: bool,
-    base: str,
-    work: _Work,
-) -> QueueItem:
-    """Reset an item tested on a stale stack; start builds for an idle item in the window."""
-    if item.buildset and not item.merging and item.stack != ahead:
-        item = _reset(item, work)
-    if not item.buildset and in_window:
-        item = _start_buildset(item, ahead, ahead_changes, base, work)
-    return item
-
-
-def _must_leave(item: QueueItem, index: int, options: GateOptions) -> bool:
-    """Deferred ejection: a failing item leaves at the head once complete; immediate: at once."""
-    if not item.failing or item.merging:
-        return False
-    return not options.defer_ejection or (index == 0 and item.complete)
-
-
-def _start_buildset(
-    item: QueueItem, ahead: tuple[str, ...], ahead_changes: tuple[str, ...], base: str, work: _Work
-) -> QueueItem:
-    buildset = work.next_id()
-    builds = tuple(
-        GateBuild(build_id=f"b{work.next_id()}", job=job.name, voting=job.voting)
-        for job in _jobs_for(item, work.options)
-    )
-    for build in builds:
-        work.actions.append(
-            StartBuild(
-                build_id=build.build_id,
-                item_id=item.item_id,
-                job=build.job,
-                stack=(*ahead_changes, *item.change_ids),
-                base=base,
-                buildset=buildset,
-            )
-        )
-    return replace(
-        item, buildset=buildset, stack=ahead, builds=builds, failing=False, failure="", merge_failed=False
-    )
-
-
-def _leave(queue: ChangeQueue, items: list[QueueItem], index: int, work: _Work) -> ChangeQueue:
-    """A failing item leaves: a batch is split in halves (bisection), a single item is reported."""
-    item = _cancel_builds(items[index], work, keep=True)
-    if len(item.changes) > 1:
-        half = len(item.changes) // 2
-        parts = [item.changes[:half], item.changes[half:]]
-        items[index : index + 1] = [
-            QueueItem(item_id=_batch_id(p), changes=p, enqueued_at=item.enqueued_at) for p in parts
-        ]
-        result, message = ReportResult.BISECTED, f"batch failed ({item.failure}); testing halves"
-    else:
-        del items[index]
-        result, message = ReportResult.FAILED, f"{item.failure} on {'+'.join(item.stack + item.change_ids)}"
-    work.actions.append(
-        Report(
-            item_id=item.item_id,
-            change_ids=item.change_ids,
-            result=result,
-            message=message,
-            buildset=item.buildset,
-        )
-    )
-    window = queue.window
-    if index == 0 and result is ReportResult.FAILED:
-        opts = work.options.window
-        window = max(opts.floor, window // max(opts.decrease_factor, 1))
-    failure_rate = _rate(queue.failure_rate, failed=True)
-    return replace(queue, items=tuple(items), window=window, failure_rate=failure_rate)
-
-
-# --- small helpers ---
-
-
-def _reset(item: QueueItem, work: _Work) -> QueueItem:
-    item = _cancel_builds(item, work, keep=False)
-    return replace(item, buildset=0, stack=(), builds=(), failing=False, failure="", merge_failed=False)
-
-
-def _cancel_builds(item: QueueItem, work: _Work, *, keep: bool) -> QueueItem:
-    """Cancel the unfinished builds; ``keep`` leaves them listed (as failures) on the item."""
-    for build in item.builds:
-        if not build.status.is_done:
-            work.actions.append(CancelBuild(build_id=build.build_id, item_id=item.item_id))
-    if not keep:
-        return replace(item, builds=())
-    done = tuple(b if b.status.is_done else replace(b, status=BuildStatus.FAILURE) for b in item.builds)
-    return replace(item, builds=done)
-
-
-def _start_action(queue: ChangeQueue, item: QueueItem, build: GateBuild) -> StartBuild:
-    ahead = {it.item_id: it.change_ids for it in queue.items}
-    stack = tuple(cid for iid in item.stack for cid in ahead.get(iid, ()))
-    return StartBuild(
-        build_id=build.build_id,
-        item_id=item.item_id,
-        job=build.job,
-        stack=(*stack, *item.change_ids),
-        base=queue.base,
-        buildset=item.buildset,
-        attempt=build.attempt,
-    )
-
-
-def _jobs_for(item: QueueItem, options: GateOptions) -> list[JobSpec]:
-    """The union of the item's projects' jobs (voting if voting for any of them)."""
-    jobs: dict[str, JobSpec] = {}
-    for change in item.changes:
-        specs = next((p.jobs for p in options.jobs if p.project == change.project), options.default_jobs)
-        for job in specs:
-            known = jobs.get(job.name)
-            jobs[job.name] = job if known is None or job.voting else known
-    return list(jobs.values())
-
-
-def _with_build(item: QueueItem, index: int, build: GateBuild) -> QueueItem:
-    builds = list(item.builds)
-    builds[index] = build
-    return replace(item, builds=tuple(builds))
-
-
-def _rate(rate: float, *, failed: bool) -> float:
-    return (1 - FAILURE_RATE_ALPHA) * rate + FAILURE_RATE_ALPHA * (1.0 if failed else 0.0)
-
-
-def _batch_id(changes: tuple[Change, ...]) -> str:
-    return "+".join(c.change_id for c in changes)
-
-
-def _refusal(change_id: str, why: str) -> Report:
-    return Report(
-        item_id=change_id, change_ids=(change_id,), result=ReportResult.REJECTED, message=f"{change_id} {why}"
-    )
-
-
 def find_change_item(queues: list[ChangeQueue], item_id: str) -> tuple[int, int] | None:
     """(queue index, item index) of the item with this id, or None."""
     for qi, queue in enumerate(queues):
@@ -456,3 +265,9 @@ def find_change_item(queues: list[ChangeQueue], item_id: str) -> tuple[int, int]
             if item.item_id == item_id:
                 return qi, ii
     return None
+
+
+def _refusal(change_id: str, why: str) -> Report:
+    return Report(
+        item_id=change_id, change_ids=(change_id,), result=ReportResult.REJECTED, message=f"{change_id} {why}"
+    )

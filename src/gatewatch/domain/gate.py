@@ -37,6 +37,7 @@ class ReportResult(enum.StrEnum):
     DEQUEUED = "DEQUEUED"
     BISECTED = "BISECTED"  # a batch failed and was split in two; its changes stay queued
     REJECTED = "REJECTED"  # the request was refused (already queued, unknown change, merging)
+    REQUEUED = "REQUEUED"  # failed, then passed when its failed jobs were re-run: back to the end
 
 
 # Failure classifications (from triage) that the flaky-aware gate retries instead of ejecting.
@@ -82,12 +83,14 @@ class WindowOptions:
     """Zuul's active window: only the first ``window`` items of a queue get builds.
 
     Defaults are Zuul's: start 20, floor 3, +1 per merge (linear increase), divided by 2
-    per failure at the head (exponential decrease). ``ceiling`` 0 means unbounded.
+    per failure at the head (``decrease_type`` "exponential"; "linear" subtracts
+    ``decrease_factor`` instead). ``ceiling`` 0 means unbounded.
     """
 
     start: int = 20
     floor: int = 3
     increase: int = 1
+    decrease_type: str = "exponential"
     decrease_factor: int = 2
     ceiling: int = 0
 
@@ -114,6 +117,7 @@ class GateOptions:
     batch_max_size: int = 1
     batch_max_failure_rate: float = 1.0
     fast_lane: bool = False
+    confirm_failures: int = 0
     merge_attempts: int = 3
 
 
@@ -136,6 +140,8 @@ class QueueItem:
     ``stack`` lists the ids of the items ahead that the current buildset includes (target
     plus those, plus this item, is what is being tested); ``buildset`` 0 means no builds yet.
     ``failing`` is set by a voting failure or a merge conflict of the current buildset.
+    ``confirming`` marks a failed item re-running its failed jobs in the side lane: it is
+    skipped by the queue (neither head nor part of any stack) until those builds end.
     """
 
     item_id: str
@@ -150,6 +156,8 @@ class QueueItem:
     merge_failed: bool = False
     merging: bool = False
     merge_errors: int = 0
+    confirmations: int = 0
+    confirming: bool = False
 
     @property
     def change_ids(self) -> tuple[str, ...]:

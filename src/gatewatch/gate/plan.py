@@ -182,23 +182,24 @@ def _on_merge(queues: list[ChangeQueue], event: MergeFailed | Merged | MergeErro
             return []
         items[ii] = cancel_builds(item, work, keep=False)
         items[ii] = replace(items[ii], failing=True, merge_failed=True, failure="merge conflict")
-    elif not item.merging or ii != 0:
+    elif not item.merging:  # only the head merges (side-lane items may sit ahead of it)
         return []
     elif isinstance(event, Merged):
-        return _merged(queues, qi, event.commit, work)
+        return _merged(queues, (qi, ii), event.commit, work)
     elif item.merge_errors + 1 >= work.options.merge_attempts:
         items[ii] = replace(item, merging=False, failing=True, failure=f"could not merge: {event.message}")
         items[ii] = replace(items[ii], merge_errors=item.merge_errors + 1)
     else:  # the target moved under us: retest everything on the new target
         items = [reset(it, work) for it in items]
-        items[0] = replace(items[0], merging=False, merge_errors=item.merge_errors + 1)
+        items[ii] = replace(items[ii], merging=False, merge_errors=item.merge_errors + 1)
     queues[qi] = replace(queue, items=tuple(items))
     return [qi]
 
 
-def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: Work) -> list[int]:
+def _merged(queues: list[ChangeQueue], where: tuple[int, int], commit: str, work: Work) -> list[int]:
+    qi, ii = where
     queue = queues[qi]
-    head, rest = queue.items[0], queue.items[1:]
+    head, rest = queue.items[ii], queue.items[:ii] + queue.items[ii + 1 :]
     work.actions.append(
         Report(
             item_id=head.item_id,
@@ -208,7 +209,9 @@ def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: Work) -> list
             buildset=head.buildset,
         )
     )
-    rest = tuple(replace(it, stack=it.stack[1:]) if it.stack[:1] == (head.item_id,) else it for it in rest)
+    # Items tested on the merged head keep their builds (the head is now in the target);
+    # anything tested without it (none in normal operation) must be retested.
+    rest = tuple(_after_merge_of(head.item_id, it, work) for it in rest)
     window = queue.window + work.options.window.increase
     if work.options.window.ceiling:
         window = min(window, work.options.window.ceiling)
@@ -216,6 +219,14 @@ def _merged(queues: list[ChangeQueue], qi: int, commit: str, work: Work) -> list
         queue, items=rest, base=commit, window=window, failure_rate=rate(queue.failure_rate, failed=False)
     )
     return [qi]
+
+
+def _after_merge_of(merged_id: str, item: QueueItem, work: Work) -> QueueItem:
+    if item.confirming or not item.buildset:
+        return item
+    if item.stack[:1] == (merged_id,):
+        return replace(item, stack=item.stack[1:])
+    return reset(item, work)
 
 
 def _dequeue(queues: list[ChangeQueue], change_id: str, work: Work) -> list[int]:

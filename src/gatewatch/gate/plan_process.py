@@ -58,7 +58,12 @@ def _process_once(queue: ChangeQueue, work: Work) -> tuple[ChangeQueue, bool]:
     items = list(queue.items)
     ahead: tuple[str, ...] = ()
     ahead_changes: tuple[str, ...] = ()
+    head = True
     for index in range(len(items)):
+        if items[index].confirming:
+            if items[index].complete:
+                return _end_confirmation(queue, items, index, work), True
+            continue
         item = _refresh(
             items[index],
             ahead=ahead,
@@ -68,13 +73,14 @@ def _process_once(queue: ChangeQueue, work: Work) -> tuple[ChangeQueue, bool]:
             work=work,
         )
         items[index] = item
-        if _must_leave(item, index, work.options):
+        if _must_leave(item, head, work.options):
             return _leave(queue, items, index, work), True
-        if index == 0 and item.complete and not item.failing and not item.merging:
+        if head and item.complete and not item.failing and not item.merging:
             items[index] = replace(item, merging=True)
             work.actions.append(
                 MergeItem(item_id=item.item_id, buildset=item.buildset, change_ids=item.change_ids)
             )
+        head = False
         if not item.failing:
             ahead += (item.item_id,)
             ahead_changes += item.change_ids
@@ -98,11 +104,11 @@ def _refresh(
     return item
 
 
-def _must_leave(item: QueueItem, index: int, options: GateOptions) -> bool:
+def _must_leave(item: QueueItem, head: bool, options: GateOptions) -> bool:
     """Deferred ejection: a failing item leaves at the head once complete; immediate: at once."""
     if not item.failing or item.merging:
         return False
-    return not options.defer_ejection or (index == 0 and item.complete)
+    return not options.defer_ejection or (head and item.complete)
 
 
 def _start_buildset(
@@ -130,18 +136,45 @@ def _start_buildset(
 
 
 def _leave(queue: ChangeQueue, items: list[QueueItem], index: int, work: Work) -> ChangeQueue:
-    """A failing item leaves: a batch is split in halves (bisection), a single item is reported."""
-    item = cancel_builds(items[index], work, keep=True)
+    """A failing item leaves the head: a batch is split in halves (bisection), a single change
+    goes to the side lane to confirm its failure (if enabled) or is reported failed."""
+    item = items[index]
+    if _confirmable(item, work.options):
+        items[index] = _confirm(queue, item, work)
+        return replace(queue, items=tuple(items))
+    item = cancel_builds(item, work, keep=True)
     if len(item.changes) > 1:
         half = len(item.changes) // 2
         parts = [item.changes[:half], item.changes[half:]]
         items[index : index + 1] = [
             QueueItem(item_id=batch_id(p), changes=p, enqueued_at=item.enqueued_at) for p in parts
         ]
-        result, message = ReportResult.BISECTED, f"batch failed ({item.failure}); testing halves"
-    else:
-        del items[index]
-        result, message = ReportResult.FAILED, f"{item.failure} on {'+'.join(item.stack + item.change_ids)}"
+        _report(item, ReportResult.BISECTED, f"batch failed ({item.failure}); testing halves", work)
+        return replace(queue, items=tuple(items), failure_rate=rate(queue.failure_rate, failed=True))
+    del items[index]
+    _report(item, ReportResult.FAILED, f"{item.failure} on {'+'.join(item.stack + item.change_ids)}", work)
+    return _after_failure(queue, items, decrease=index == 0, work=work)
+
+
+def _end_confirmation(queue: ChangeQueue, items: list[QueueItem], index: int, work: Work) -> ChangeQueue:
+    """The side lane re-run ended: passed means flaky (requeue at the end), failed means eject."""
+    item = items.pop(index)
+    if _voting_passed(item) and item.merge_errors < work.options.merge_attempts:
+        items.append(reset(replace(item, confirming=False, urgent=False), work))
+        _report(item, ReportResult.REQUEUED, f"{item.failure}, then passed on re-run: flaky; requeued", work)
+        return replace(queue, items=tuple(items))
+    _report(item, ReportResult.FAILED, f"{item.failure}, and again on re-run", work)
+    return _after_failure(queue, items, decrease=True, work=work)
+
+
+def _after_failure(queue: ChangeQueue, items: list[QueueItem], *, decrease: bool, work: Work) -> ChangeQueue:
+    window = _decreased(queue.window, work.options) if decrease else queue.window
+    return replace(
+        queue, items=tuple(items), window=window, failure_rate=rate(queue.failure_rate, failed=True)
+    )
+
+
+def _report(item: QueueItem, result: ReportResult, message: str, work: Work) -> None:
     work.actions.append(
         Report(
             item_id=item.item_id,
@@ -151,15 +184,36 @@ def _leave(queue: ChangeQueue, items: list[QueueItem], index: int, work: Work) -
             buildset=item.buildset,
         )
     )
-    window = queue.window
-    if index == 0 and result is ReportResult.FAILED:
-        opts = work.options.window
-        window = max(opts.floor, window // max(opts.decrease_factor, 1))
-    failure_rate = rate(queue.failure_rate, failed=True)
-    return replace(queue, items=tuple(items), window=window, failure_rate=failure_rate)
 
 
-# --- small helpers ---
+def _confirmable(item: QueueItem, options: GateOptions) -> bool:
+    """A single failing change, done, whose failed jobs were not re-run yet, may be flaky."""
+    if len(item.changes) > 1 or item.merge_failed or not item.complete:
+        return False
+    return item.confirmations < options.confirm_failures and not _voting_passed(item)
+
+
+def _confirm(queue: ChangeQueue, item: QueueItem, work: Work) -> QueueItem:
+    """Re-run the failed voting jobs on the same stack, in the side lane."""
+    builds = list(item.builds)
+    for index, build in enumerate(builds):
+        if build.voting and build.status is BuildStatus.FAILURE:
+            builds[index] = GateBuild(
+                build_id=f"b{work.next_id()}", job=build.job, voting=True, attempt=build.attempt + 1
+            )
+            work.actions.append(start_action(queue, item, builds[index]))
+    return replace(item, builds=tuple(builds), confirmations=item.confirmations + 1, confirming=True)
+
+
+def _voting_passed(item: QueueItem) -> bool:
+    return all(b.status is BuildStatus.SUCCESS for b in item.builds if b.voting)
+
+
+def _decreased(window: int, options: GateOptions) -> int:
+    opts = options.window
+    if opts.decrease_type == "linear":
+        return max(opts.floor, window - opts.decrease_factor)
+    return max(opts.floor, window // max(opts.decrease_factor, 1))
 
 
 def reset(item: QueueItem, work: Work) -> QueueItem:

@@ -18,12 +18,17 @@ FINAL = {ReportResult.MERGED, ReportResult.FAILED, ReportResult.DEQUEUED}
 options_st = st.builds(
     GateOptions,
     window=st.builds(
-        WindowOptions, start=st.integers(1, 6), floor=st.integers(1, 3), decrease_factor=st.integers(1, 2)
+        WindowOptions,
+        start=st.integers(1, 6),
+        floor=st.integers(1, 3),
+        decrease_type=st.sampled_from(["exponential", "linear"]),
+        decrease_factor=st.integers(1, 2),
     ),
     defer_ejection=st.booleans(),
     flaky_retries=st.integers(0, 2),
     batch_max_size=st.integers(1, 3),
     fast_lane=st.booleans(),
+    confirm_failures=st.integers(0, 1),
 )
 
 
@@ -68,8 +73,10 @@ def test_gate_invariants(
     # No bad or conflicting change ever merges.
     merged = [c for item in gate.merged for c in item]
     assert not (set(merged) & (bad | conflicts))
-    # Merges follow queue order (no promote here).
-    assert merged == sorted(merged)
+    # Merges follow queue order (no promote here; a requeued change goes to the end).
+    requeued = {c for r in gate.reports if r.result is ReportResult.REQUEUED for c in r.change_ids}
+    in_order = [c for c in merged if c not in requeued]
+    assert in_order == sorted(in_order)
     # What lands is exactly what was tested: target + stack at the start of the buildset
     # equals target + the item at merge time, and every job's last attempt passed.
     for request, before in zip(gate.merge_requests, gate.merged_before, strict=True):

@@ -255,3 +255,35 @@ def test_merged_commit_is_exactly_the_tested_buildset() -> None:
     b_set = next(b.buildset for b in gate.held.values() if b.stack == ("A", "B"))
     gate.release_all()
     assert [m.buildset for m in gate.merge_requests][1] == b_set
+
+
+def test_failure_confirmed_at_the_head_is_ejected() -> None:
+    gate = GateHarness(options=GateOptions(confirm_failures=1))
+    gate.enqueue("A", "B")
+    gate.release("A", fail=True)
+    assert gate.stacks() == [["A"], ["B"]]  # A re-runs its failed job; B already goes on without A
+    gate.release("A", fail=True)
+    assert gate.result_of("A") == [FAILED]
+    gate.release_all()
+    assert gate.merged == [("B",)]
+
+
+def test_failure_that_passes_on_re_run_is_requeued_not_ejected() -> None:
+    gate = GateHarness(options=GateOptions(confirm_failures=1))
+    gate.enqueue("A", "B", "C")
+    gate.release("A", fail=True)
+    assert gate.stacks() == [["A"], ["B"], ["B", "C"]]
+    gate.release("A")
+    assert gate.result_of("A") == [ReportResult.REQUEUED]
+    assert gate.queue_ids() == ["B", "C", "A"]
+    assert gate.stacks() == [["B"], ["B", "C"], ["B", "C", "A"]]  # no reset of B or C
+    gate.release_all()
+    assert gate.merged == [("B",), ("C",), ("A",)]
+
+
+def test_linear_window_decrease() -> None:
+    window = WindowOptions(start=6, floor=2, decrease_type="linear", decrease_factor=1)
+    gate = GateHarness(options=GateOptions(window=window))
+    gate.enqueue("A", "B")
+    gate.release("A", fail=True)
+    assert gate.window() == 5

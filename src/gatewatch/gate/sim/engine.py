@@ -239,6 +239,8 @@ class _Sim:
             return "useful"
         if fate is ReportResult.BISECTED:
             return "bisection"
+        if fate is ReportResult.REQUEUED:
+            return "flaky_retries"
         if fate is ReportResult.FAILED:
             culprit = any(
                 is_bad(self.world, self.seed, c) or is_unmergeable(self.world, self.seed, c)

@@ -121,6 +121,18 @@ class GateOptions:
     merge_attempts: int = 3
 
 
+# gatewatch's default gate: Zuul's pipeline plus the options the simulator justifies
+# (docs/gate.md): retry builds triage calls flaky (twice), confirm a failure by re-running
+# its failed jobs in a side lane before ejecting, shrink the window by one per failure at
+# the head instead of halving it, and a fast lane for urgent changes. Batching stays off.
+GATEWATCH_DEFAULTS = GateOptions(
+    flaky_retries=2,
+    confirm_failures=1,
+    fast_lane=True,
+    window=WindowOptions(decrease_type="linear", decrease_factor=1),
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateBuild:
     """One build of one job in an item's current buildset."""

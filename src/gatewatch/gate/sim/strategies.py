@@ -9,8 +9,9 @@ simulated Zuul pipeline is the very code the real gate runs, not a second model:
   ejected at once and those behind restart; a fixed build concurrency of 20 items;
 * ``bors``: bors-ng: no speculation, every waiting change joins one batch, a failed batch is
   bisected;
-* ``gatewatch``: Zuul plus flaky-aware retries and the fast lane (see docs/gate.md for why
-  batching is off by default);
+* ``gatewatch``: Zuul plus flaky-aware retries, failure confirmation in a side lane, a
+  window that shrinks by one instead of halving, and the fast lane (see docs/gate.md for
+  why batching is off by default);
 * ``oracle``: knows every outcome; tests each good change once and never a bad one.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatewatch.domain.gate import GateOptions, WindowOptions
+from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, WindowOptions
 from gatewatch.errors import GateError
 
 
@@ -30,8 +31,6 @@ class StrategySpec:
     options: GateOptions | None
     description: str = ""
 
-
-GATEWATCH_OPTIONS = GateOptions(flaky_retries=2, fast_lane=True)
 
 STRATEGIES: dict[str, StrategySpec] = {
     s.name: s
@@ -57,7 +56,9 @@ STRATEGIES: dict[str, StrategySpec] = {
             description="bors-ng batches + bisection",
         ),
         StrategySpec(
-            name="gatewatch", options=GATEWATCH_OPTIONS, description="Zuul + flaky retries + fast lane"
+            name="gatewatch",
+            options=GATEWATCH_DEFAULTS,
+            description="Zuul + flaky retries + confirmation + gentle window",
         ),
         StrategySpec(name="oracle", options=None, description="knows every outcome"),
     )

@@ -118,7 +118,7 @@ def _enqueue(queues: list[ChangeQueue], change: Change, work: Work) -> list[int]
     urgent = change.urgent and work.options.fast_lane
     batch_at = None if urgent else join_batch_position(queue, work.options)
     if batch_at is not None:
-        old = items[batch_at]
+        old = reset(items[batch_at], work)  # its builds are all still waiting for nodes
         changes = (*old.changes, change)
         items[batch_at] = replace(old, item_id=batch_id(changes), changes=changes)
     else:

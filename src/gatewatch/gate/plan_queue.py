@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatewatch.domain.gate import ChangeQueue, GateOptions
+from gatewatch.domain.gate import BuildStatus, ChangeQueue, GateOptions
 
 
 def queue_name_for(options: GateOptions, project: str) -> str:
@@ -47,15 +47,20 @@ def insert_position(queue: ChangeQueue, *, urgent: bool) -> int:
 def join_batch_position(queue: ChangeQueue, options: GateOptions) -> int | None:
     """The index of the last item if a new change may join it as a batch, else None.
 
-    A change joins only an item that has not started building (so no tested state is
-    invalidated), is not urgent, is below ``batch_max_size``, and only while the queue's
-    recent failure rate is at most ``batch_max_failure_rate``.
+    A change joins only an item none of whose builds got a node yet (so no test work is
+    lost: its waiting builds are cancelled and the batch restarts), that is not failing,
+    merging or urgent, is below ``batch_max_size``, and only while the queue's recent
+    failure rate is at most ``batch_max_failure_rate``.
     """
     if options.batch_max_size <= 1 or not queue.items:
         return None
     if queue.failure_rate > options.batch_max_failure_rate:
         return None
     last = queue.items[-1]
-    if last.buildset or last.merging or last.urgent or len(last.changes) >= options.batch_max_size:
+    if last.merging or last.urgent or last.failing or last.confirming:
+        return None
+    if len(last.changes) >= options.batch_max_size:
+        return None
+    if any(b.status is not BuildStatus.WAITING for b in last.builds):
         return None
     return len(queue.items) - 1

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from gatewatch.domain.gate import (
     Action,
     BuildCompleted,
+    BuildStarted,
     CancelBuild,
     Change,
     Enqueue,
@@ -165,6 +166,7 @@ class _Sim:
         return []
 
     def _dispatch(self) -> None:
+        started: list[str] = []
         while self.free_nodes and self.waiting:
             _, _, build_id = heapq.heappop(self.waiting)
             build = self.builds[build_id]
@@ -179,6 +181,9 @@ class _Sim:
             build.success, build.classification = fate.success, fate.classification
             self.free_nodes -= 1
             self._push(build.end_h, "done", build_id)
+            started.append(build_id)
+        for build_id in started:
+            self._send(BuildStarted(build_id=build_id))
 
     def _cancel(self, build_id: str) -> None:
         build = self.builds.get(build_id)

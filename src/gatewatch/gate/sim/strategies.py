@@ -12,12 +12,14 @@ simulated Zuul pipeline is the very code the real gate runs, not a second model:
 * ``gatewatch``: Zuul plus flaky-aware retries, failure confirmation in a side lane, a
   window that shrinks by one instead of halving, and the fast lane (see docs/gate.md for
   why batching is off by default);
+* ``gatewatch-batch``: gatewatch with batches of up to 4 changes (joined only while the
+  last item still waits for nodes and the queue's recent failure rate is at most 20%);
 * ``oracle``: knows every outcome; tests each good change once and never a bad one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, WindowOptions
 from gatewatch.errors import GateError
@@ -59,6 +61,11 @@ STRATEGIES: dict[str, StrategySpec] = {
             name="gatewatch",
             options=GATEWATCH_DEFAULTS,
             description="Zuul + flaky retries + confirmation + gentle window",
+        ),
+        StrategySpec(
+            name="gatewatch-batch",
+            options=replace(GATEWATCH_DEFAULTS, batch_max_size=4, batch_max_failure_rate=0.2),
+            description="gatewatch + batches of 4 while failure rate <= 20%",
         ),
         StrategySpec(name="oracle", options=None, description="knows every outcome"),
     )

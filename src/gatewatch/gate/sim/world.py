@@ -71,6 +71,18 @@ PRESETS: dict[str, WorldSpec] = {
         nodes=30,
         recheck_delay_h=0.5,
     ),
+    # A busy project whose gate is bound by nodes, not failures: 10 half-hour jobs per
+    # change, 2% bad changes, 0.3% flaky jobs, 12 changes an hour, 40 nodes (8 changes/h).
+    "node-bound-green": WorldSpec(
+        name="node-bound-green",
+        arrivals_per_h=12.0,
+        p_bad=0.02,
+        p_unmergeable=0.005,
+        jobs=10,
+        job_duration_h=0.5,
+        p_flaky_per_job=0.003,
+        nodes=40,
+    ),
 }
 
 

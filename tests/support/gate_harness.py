@@ -46,6 +46,7 @@ class GateHarness:
     options: GateOptions = field(default_factory=GateOptions)
     conflicts: set[str] = field(default_factory=set)
     merge_errors: int = 0
+    auto_start: bool = True  # report BuildStarted at once (False: builds keep waiting for nodes)
     state: GateState = field(init=False)
     now: datetime = T0
     held: dict[str, StartBuild] = field(default_factory=dict)
@@ -139,7 +140,8 @@ class GateHarness:
                         follow.append(MergeFailed(item_id=action.item_id, buildset=action.buildset))
                     continue
                 self.held[action.build_id] = action
-                follow.append(BuildStarted(build_id=action.build_id))
+                if self.auto_start:
+                    follow.append(BuildStarted(build_id=action.build_id))
             elif isinstance(action, CancelBuild):
                 self.cancelled.append(action.build_id)
                 self.held.pop(action.build_id, None)

@@ -81,8 +81,8 @@ def step(state: GateState, event: Event, now: datetime) -> tuple[GateState, list
     touched = _apply(queues, event, work)
     for index in touched:
         queues[index] = process(queues[index], work)
-    kept = tuple(q for q in queues if q.items or q.base)
-    return replace(state, queues=kept, counter=work.counter), work.actions
+    # Queues are kept when empty: their window and failure rate carry over, as in Zuul.
+    return replace(state, queues=tuple(queues), counter=work.counter), work.actions
 
 
 def _apply(queues: list[ChangeQueue], event: Event, work: Work) -> list[int]:

@@ -287,3 +287,21 @@ def test_linear_window_decrease() -> None:
     gate.enqueue("A", "B")
     gate.release("A", fail=True)
     assert gate.window() == 5
+
+
+def test_a_change_joins_a_batch_whose_builds_still_wait_for_nodes() -> None:
+    gate = GateHarness(options=GateOptions(batch_max_size=2), auto_start=False)
+    gate.enqueue("A", "B", "C")
+    assert gate.stacks() == [["A", "B"], ["A", "B", "C"]]
+    assert gate.queue_ids() == ["A+B", "C"]
+    gate.release_all()
+    assert gate.merged == [("A", "B"), ("C",)]
+
+
+def test_no_batch_while_the_queue_fails_often() -> None:
+    options = GateOptions(batch_max_size=2, batch_max_failure_rate=0.1)
+    gate = GateHarness(options=options, auto_start=False)
+    gate.enqueue("X")
+    gate.release("X", fail=True)
+    gate.enqueue("A", "B")
+    assert gate.queue_ids() == ["A", "B"]

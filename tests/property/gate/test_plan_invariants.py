@@ -48,7 +48,7 @@ def _drive(data: st.DataObject, gate: GateHarness, names: list[str], bad: set[st
     raise AssertionError("the gate did not settle in 400 build results")
 
 
-@settings(derandomize=True, max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(derandomize=True, max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     options=options_st,
     n=st.integers(1, 7),

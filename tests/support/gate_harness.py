@@ -55,7 +55,7 @@ class GateHarness:
     reports: list[Report] = field(default_factory=list)
     merged: list[tuple[str, ...]] = field(default_factory=list)
     merge_requests: list[MergeItem] = field(default_factory=list)
-    # Audit trail for invariants: merges landed before each StartBuild / MergeItem, and
+    # Audit trail for invariants: changes landed before each StartBuild / MergeItem, and
     # the result of every completed build.
     started_base: dict[str, int] = field(default_factory=dict)
     merged_before: list[int] = field(default_factory=list)
@@ -125,11 +125,14 @@ class GateHarness:
     def window(self) -> int:
         return self.state.queues[0].window
 
+    def _merged_changes(self) -> int:
+        return sum(len(item) for item in self.merged)
+
     # --- executor ---
     def _execute(self, actions: list[Action]) -> list[Event]:
         follow: list[Event] = []
         failed_sets: set[int] = set()
-        base = len(self.merged)  # the target as the planner saw it when it chose these actions
+        base = self._merged_changes()  # the target as the planner saw it when it chose these actions
         for action in actions:
             if isinstance(action, StartBuild):
                 self.started.append(action)
@@ -147,7 +150,7 @@ class GateHarness:
                 self.held.pop(action.build_id, None)
             elif isinstance(action, MergeItem):
                 self.merge_requests.append(action)
-                self.merged_before.append(len(self.merged))
+                self.merged_before.append(self._merged_changes())
                 if self.merge_errors:
                     self.merge_errors -= 1
                     follow.append(MergeError(item_id=action.item_id, message="target moved"))

@@ -60,6 +60,8 @@ class GateHarness:
     started_base: dict[str, int] = field(default_factory=dict)
     merged_before: list[int] = field(default_factory=list)
     completed: dict[str, bool] = field(default_factory=dict)
+    promoted: list[tuple[str, ...]] = field(default_factory=list)
+    commits: dict[str, int] = field(default_factory=lambda: {"": 0})  # commit -> changes landed
 
     def __post_init__(self) -> None:
         self.state = initial_state(self.options)
@@ -83,6 +85,9 @@ class GateHarness:
         self.send(Dequeue(change_id=change_id))
 
     def promote(self, *change_ids: str) -> None:
+        # Remember whole items: a promoted batch takes its other changes along.
+        items = [it for q in self.state.queues for it in q.items if set(it.change_ids) & set(change_ids)]
+        self.promoted.append(tuple(c for it in items for c in it.change_ids))
         self.send(Promote(change_ids=change_ids))
 
     def release(
@@ -132,11 +137,11 @@ class GateHarness:
     def _execute(self, actions: list[Action]) -> list[Event]:
         follow: list[Event] = []
         failed_sets: set[int] = set()
-        base = self._merged_changes()  # the target as the planner saw it when it chose these actions
         for action in actions:
             if isinstance(action, StartBuild):
                 self.started.append(action)
-                self.started_base[action.build_id] = base
+                # The target the planner built on (the executor may have landed more since).
+                self.started_base[action.build_id] = self.commits[action.base]
                 if self.conflicts & set(action.stack):
                     if action.buildset not in failed_sets:
                         failed_sets.add(action.buildset)
@@ -156,7 +161,9 @@ class GateHarness:
                     follow.append(MergeError(item_id=action.item_id, message="target moved"))
                 else:
                     self.merged.append(action.change_ids)
-                    follow.append(Merged(item_id=action.item_id, commit="c-" + "+".join(action.change_ids)))
+                    commit = "c-" + "+".join(action.change_ids)
+                    self.commits[commit] = self._merged_changes()
+                    follow.append(Merged(item_id=action.item_id, commit=commit))
             else:
                 self.reports.append(action)
         return follow

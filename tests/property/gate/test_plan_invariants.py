@@ -43,8 +43,11 @@ def _drive(data: st.DataObject, gate: GateHarness, names: list[str], bad: set[st
         success = not (bad & set(build.stack)) and not flaky
         classification = "infra" if flaky and data.draw(st.booleans(), label="classified") else ""
         gate.send(BuildCompleted(build_id=build.build_id, success=success, classification=classification))
-        if data.draw(st.integers(0, 30), label="dequeue?") == 0:
+        command = data.draw(st.integers(0, 40), label="command?")
+        if command == 0:
             gate.dequeue(data.draw(st.sampled_from(names), label="which"))
+        elif command == 1:
+            gate.promote(data.draw(st.sampled_from(names), label="which"))
     raise AssertionError("the gate did not settle in 400 build results")
 
 
@@ -73,9 +76,10 @@ def test_gate_invariants(
     # No bad or conflicting change ever merges.
     merged = [c for item in gate.merged for c in item]
     assert not (set(merged) & (bad | conflicts))
-    # Merges follow queue order (no promote here; a requeued change goes to the end).
+    # Merges follow queue order (a promoted change jumps ahead, a requeued one goes last).
     requeued = {c for r in gate.reports if r.result is ReportResult.REQUEUED for c in r.change_ids}
-    in_order = [c for c in merged if c not in requeued]
+    promoted = {c for p in gate.promoted for c in p}
+    in_order = [c for c in merged if c not in requeued | promoted]
     assert in_order == sorted(in_order)
     # What lands is exactly what was tested: target + stack at the start of the buildset
     # equals target + the item at merge time, and every job's last attempt passed.

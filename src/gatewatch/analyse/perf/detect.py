@@ -4,7 +4,9 @@ Pipeline (pure, NumPy-vectorised, deterministic):
 1. noise SD from first differences; Hampel filter flags outlier runs and replaces
    them by their local median (``clean.py``);
 2. seeded binary segmentation with a CUSUM statistic and a calibrated constant
-   threshold finds the change points (``segment.py``);
+   threshold finds the change points (``segment.py``); when the residuals around
+   them are positively autocorrelated, the noise SD is inflated to the long-run SD
+   and the search runs again (drifting noise must not look like shifts);
 3. each change point gets before/after statistics, a two-sided Mann-Whitney
    p-value (rank-based, as Mozilla Perfherder's and Hunter's post-tests are
    location tests) between the segments that surround it, a direction (regression
@@ -16,6 +18,7 @@ change point (one that has at least ``confirm_points`` points after it).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +43,7 @@ class DetectorOptions:
     max_p_value: float = 0.001
     min_magnitude_pct: float = 0.0
     confirm_points: int = 30
+    autocorrelation_correction: bool = True
     direction: Direction = Direction.LOWER_IS_BETTER
 
 
@@ -85,6 +89,11 @@ def compute_change_points(
     )
     noise_sd = compute_noise_sd(cleaned.values)
     splits = _detect(cleaned.values, noise_sd=noise_sd, opts=opts)
+    if opts.autocorrelation_correction:
+        inflation = compute_autocorrelation_inflation(cleaned.values, splits)
+        if inflation > 1.0:
+            noise_sd *= inflation
+            splits = _detect(cleaned.values, noise_sd=noise_sd, opts=opts)
     points = _describe(cleaned.values, splits, opts=opts, noise_sd=noise_sd)
     return Analysis(
         values=tuple(raw.tolist()),
@@ -95,6 +104,30 @@ def compute_change_points(
         options=opts,
         seed=seed,
     )
+
+
+def compute_autocorrelation_inflation(values: FloatArray, splits: Sequence[Split]) -> float:
+    """Factor for the noise SD when residuals are positively autocorrelated (else 1).
+
+    Differences estimate sigma * sqrt(1 - phi) for AR(1) noise, while the CUSUM's scale is
+    the long-run SD sigma * sqrt((1 + phi) / (1 - phi)); the ratio is sqrt(1 + phi) / (1 - phi).
+    phi is the lag-1 autocorrelation of the residuals around the first pass's segment means,
+    used only when above 2 / sqrt(n) (its null standard error is 1 / sqrt(n)).
+    """
+    n = values.size
+    if n < 20:
+        return 1.0
+    bounds = [0, *(s.index for s in splits), n]
+    residuals = np.concatenate(
+        [values[a:b] - float(values[a:b].sum()) / (b - a) for a, b in itertools.pairwise(bounds)]
+    )
+    energy = float(residuals @ residuals)
+    if energy == 0:
+        return 1.0
+    phi = min(float(residuals[1:] @ residuals[:-1]) / energy, 0.8)
+    if phi <= 2.0 / np.sqrt(n):
+        return 1.0
+    return float(np.sqrt(1.0 + phi) / (1.0 - phi))
 
 
 def _detect(values: FloatArray, *, noise_sd: float, opts: DetectorOptions, offset: int = 0) -> list[Split]:

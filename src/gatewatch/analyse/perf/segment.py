@@ -129,9 +129,11 @@ def compute_splits(
     if not over.any():
         return []
     hits = np.flatnonzero(over[lay.owner] & (stat >= best[lay.owner]))
-    owners, where = np.unique(lay.owner[hits], return_index=True)
+    hit_owner = lay.owner[hits]  # sorted: the layout is laid out interval by interval
+    first = np.concatenate(([True], hit_owner[1:] != hit_owner[:-1]))
+    owners = hit_owner[first]
     return _select_greedy(
-        lay.split[hits[where]], best[owners] / noise_sd, lay.interval_start[owners], lay.interval_end[owners]
+        lay.split[hits[first]], best[owners] / noise_sd, lay.interval_start[owners], lay.interval_end[owners]
     )
 
 

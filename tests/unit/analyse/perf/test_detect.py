@@ -143,3 +143,32 @@ def test_update_of_empty_analysis_is_a_full_analysis() -> None:
 
 def test_seed_is_recorded() -> None:
     assert compute_change_points([1.0] * 10, seed=42).seed == 42
+
+
+def _ar1(phi: float, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shocks = rng.normal(0, 1, n)
+    out = np.empty(n)
+    out[0] = shocks[0]
+    for i in range(1, n):
+        out[i] = phi * out[i - 1] + shocks[i]
+    return out
+
+
+@pytest.mark.parametrize(("phi", "inflated"), [(0.0, False), (0.3, True), (0.6, True)])
+def test_autocorrelated_noise_inflates_the_noise_scale(phi: float, inflated: bool) -> None:
+    from gatewatch.analyse.perf.detect import compute_autocorrelation_inflation
+
+    factor = compute_autocorrelation_inflation(100 + _ar1(phi, 2000, seed=8), [])
+    assert (factor > 1.0) is inflated
+    if inflated:
+        assert factor == pytest.approx(np.sqrt(1 + phi) / (1 - phi), rel=0.15)
+
+
+def test_drifting_noise_is_not_taken_for_shifts() -> None:
+    values = (100 + 2 * _ar1(0.5, 1000, seed=2)).tolist()
+    corrected = compute_change_points(values)
+    raw = compute_change_points(values, options=replace(DetectorOptions(), autocorrelation_correction=False))
+    assert len(corrected.change_points) < len(raw.change_points)
+    assert len(corrected.change_points) <= 1
+    assert corrected.noise_sd > raw.noise_sd

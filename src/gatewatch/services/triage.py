@@ -85,6 +85,7 @@ class TriageSummary:
     stale: int = 0
     fingerprints: int = 0
     fingerprint_set: str = ""
+    origin: str = ""
     elapsed_s: float = 0.0
     kinds: dict[str, int] = field(default_factory=dict)
 
@@ -167,7 +168,9 @@ def _store(store: Store, fset: FingerprintSet, result: ScanResult, summary: Tria
 def _start(store: Store, fset: FingerprintSet) -> TriageSummary:
     with store.unit_of_work() as uow:
         uow.triage.save_fingerprints(fset.fingerprints)
-    return TriageSummary(fingerprints=len(fset.fingerprints), fingerprint_set=fset.set_hash)
+    return TriageSummary(
+        fingerprints=len(fset.fingerprints), fingerprint_set=fset.set_hash, origin=fset.origin
+    )
 
 
 def _finish(store: Store, fset: FingerprintSet, summary: TriageSummary, started: float) -> TriageSummary:

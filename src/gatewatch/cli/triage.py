@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gatewatch.analyse.triage.stats import FingerprintStats, Rate, rank_by_impact
+from gatewatch.analyse.triage.stats import FingerprintStats, Rate, TriageStats, rank_by_impact
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
 from gatewatch.cli.triage_tools import fingerprints, query
+from gatewatch.domain.builds import Build
 from gatewatch.domain.triage import Match, Verdict, VerdictKind
 from gatewatch.services.triage import (
     FingerprintSet,
@@ -23,7 +24,7 @@ from gatewatch.services.triage import (
     triage_builds,
     triage_new,
 )
-from gatewatch.services.triage_report import explain_build, load_triage_stats, summary_lines
+from gatewatch.services.triage_report import Explanation, explain_build, load_triage_stats, summary_lines
 
 DirPath = click.Path(path_type=Path, file_okay=False, exists=True)
 fingerprints_option = click.option(
@@ -229,6 +230,28 @@ def bugs(app: AppContext, days: int, as_json: bool) -> None:
         console.print(line, highlight=False)
 
 
+def _print_uncategorized(stats: TriageStats, unknown: list[Build]) -> None:
+    console = Console()
+    jobs = Table("job", "failed", "classified", "rate")
+    for job, rate in sorted(stats.classified_per_job, key=lambda jr: (jr[1].fraction, jr[0])):
+        jobs.add_row(escape(job), str(rate.total), str(rate.hits), _pct(rate.fraction))
+    console.print(jobs)
+    builds_table = Table("build", "job", "result", "ended", "logs")
+    for b in unknown:
+        builds_table.add_row(
+            b.uuid[:12],
+            escape(b.job_name),
+            str(b.result),
+            f"{b.end_time:%Y-%m-%d %H:%M}" if b.end_time else "",
+            escape(b.log_url),
+        )
+    console.print(builds_table)
+    console.print(
+        f"{len(stats.unclassified_builds)} unclassified of {stats.classified.total} failed builds",
+        highlight=False,
+    )
+
+
 @click.command("uncategorized")
 @days_option
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="Builds to list.")
@@ -269,25 +292,32 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
             }
         )
         return
+    _print_uncategorized(stats, unknown)
+
+
+def _print_explanation(found: Explanation) -> None:
     console = Console()
-    jobs = Table("job", "failed", "classified", "rate")
-    for job, rate in sorted(stats.classified_per_job, key=lambda jr: (jr[1].fraction, jr[0])):
-        jobs.add_row(escape(job), str(rate.total), str(rate.hits), _pct(rate.fraction))
-    console.print(jobs)
-    builds_table = Table("build", "job", "result", "ended", "logs")
-    for b in unknown:
-        builds_table.add_row(
-            b.uuid[:12],
-            escape(b.job_name),
-            str(b.result),
-            f"{b.end_time:%Y-%m-%d %H:%M}" if b.end_time else "",
-            escape(b.log_url),
-        )
-    console.print(builds_table)
+    v = found.verdict
     console.print(
-        f"{len(stats.unclassified_builds)} unclassified of {stats.classified.total} failed builds",
+        f"build   {found.build.uuid} ({escape(found.build.job_name)}, {found.build.result})", highlight=False
+    )
+    console.print(
+        f"verdict {v.kind.value}"
+        + (
+            f": {', '.join((*v.infra_ids, *v.bug_ids))}"
+            if v.kind in (VerdictKind.INFRA, VerdictKind.KNOWN_BUG)
+            else ""
+        ),
         highlight=False,
     )
+    if v.uncounted_bug_ids:
+        console.print(f"also matches (not counted on non-voting jobs): {', '.join(v.uncounted_bug_ids)}")
+    for m in found.matches:
+        where = f"{m.file_name}:{m.line_number}" if m.file_name else "(build result)"
+        console.print(
+            f"  {escape(m.bug_id)}  {escape(where)}  {escape(m.text)}", highlight=False, soft_wrap=True
+        )
+    console.print(f"\n{escape(found.comment)}", highlight=False, soft_wrap=True)
 
 
 @click.command("explain")
@@ -314,28 +344,7 @@ def explain(app: AppContext, build: str, days: int, as_json: bool) -> None:
             }
         )
         return
-    console = Console()
-    v = found.verdict
-    console.print(
-        f"build   {found.build.uuid} ({escape(found.build.job_name)}, {found.build.result})", highlight=False
-    )
-    console.print(
-        f"verdict {v.kind.value}"
-        + (
-            f": {', '.join((*v.infra_ids, *v.bug_ids))}"
-            if v.kind in (VerdictKind.INFRA, VerdictKind.KNOWN_BUG)
-            else ""
-        ),
-        highlight=False,
-    )
-    if v.uncounted_bug_ids:
-        console.print(f"also matches (not counted on non-voting jobs): {', '.join(v.uncounted_bug_ids)}")
-    for m in found.matches:
-        where = f"{m.file_name}:{m.line_number}" if m.file_name else "(build result)"
-        console.print(
-            f"  {escape(m.bug_id)}  {escape(where)}  {escape(m.text)}", highlight=False, soft_wrap=True
-        )
-    console.print(f"\n{escape(found.comment)}", highlight=False, soft_wrap=True)
+    _print_explanation(found)
 
 
 def register(cli: click.Group) -> None:

@@ -190,3 +190,16 @@ def test_builds_by_prefix_logs_and_builds(store: Store) -> None:
         assert uow.triage.builds_by_prefix("a%", limit=5) == []
         assert {b.uuid for b in uow.triage.builds(["bbbb4444", "missing"])} == {"bbbb4444"}
         assert uow.triage.logs_of(["aaaa1111"]) == {"aaaa1111": []}
+
+
+def test_clear_builds_drops_only_their_results(store: Store) -> None:
+    _save_builds(store, make_build("keep"), make_build("drop"))
+    hit = [Match(bug_id="1001", build_uuid="x", file_name="f", line_number=1)]
+    with store.unit_of_work() as uow:
+        for uuid in ("keep", "drop"):
+            uow.triage.save_result(_verdict(uuid), hit, fingerprint_set="s", classified_at=NOW)
+        uow.triage.clear_builds(["drop", "never-stored"])
+    with store.unit_of_work(readonly=True) as uow:
+        assert [v.build_uuid for v in uow.triage.verdicts()] == ["keep"]
+        assert uow.triage.matches("drop") == []
+        assert len(uow.triage.matches("keep")) == 1

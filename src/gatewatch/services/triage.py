@@ -145,11 +145,13 @@ def scan_task(matcher: CompiledMatcher, blobs: BlobStore, task: ScanTask) -> Sca
 
 
 def _tasks(store: Store, uuids: Sequence[str]) -> Iterator[ScanTask]:
-    """The failed builds among ``uuids`` with their logs, read in batches."""
+    """The failed builds among ``uuids`` with their logs, read in batches; the others lose any verdict."""
     for start in range(0, len(uuids), BATCH_BUILDS):
         part = uuids[start : start + BATCH_BUILDS]
-        with store.unit_of_work(readonly=True) as uow:
-            builds = [b for b in uow.triage.builds(part) if b.result.is_failure]
+        with store.unit_of_work() as uow:
+            builds = uow.triage.builds(part)
+            uow.triage.clear_builds([b.uuid for b in builds if not b.result.is_failure])
+            builds = [b for b in builds if b.result.is_failure]
             logs = uow.triage.logs_of([b.uuid for b in builds])
         for build in builds:
             yield ScanTask(build=build, logs=tuple(logs[build.uuid]))
@@ -258,4 +260,7 @@ def render_triage_summary(store: Store, *, top: int = 5) -> list[str]:
     """Lines for the end of ``make demo``: verdict counts, classification rate, the top bugs."""
     from gatewatch.services.triage_report import load_triage_stats, summary_lines  # noqa: PLC0415 (cycle)
 
-    return summary_lines(load_triage_stats(store), top=top)
+    try:
+        return summary_lines(load_triage_stats(store), top=top)
+    except NotFoundError:
+        return ["triage: no dated builds in the store yet"]

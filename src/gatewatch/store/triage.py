@@ -139,6 +139,13 @@ class TriageRepository:
         self._conn.execute(delete(t.triage_match).where(t.triage_match.c.build_id == build_pk))
         self._conn.execute(delete(t.triage_verdict).where(t.triage_verdict.c.build_id == build_pk))
 
+    def clear_builds(self, uuids: Sequence[str]) -> None:
+        """Drop the matches and verdicts of these builds (a build re-ingested as passed has none)."""
+        for part in chunks(list(uuids), 500):
+            pks = select(t.build.c.id).where(t.build.c.uuid.in_(part))
+            self._conn.execute(delete(t.triage_match).where(t.triage_match.c.build_id.in_(pks)))
+            self._conn.execute(delete(t.triage_verdict).where(t.triage_verdict.c.build_id.in_(pks)))
+
     def verdict(self, uuid: str) -> Verdict | None:
         query = self._select_verdicts().where(t.build.c.uuid == clean_text(uuid))
         row = self._conn.execute(query).first()

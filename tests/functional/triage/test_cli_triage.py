@@ -163,6 +163,15 @@ def test_fingerprints_check_names_file_and_line_and_exits_2(tmp_path: Path) -> N
     assert "Traceback" not in result.output
 
 
+def test_a_build_reingested_as_passed_loses_its_verdict(world: tuple[Path, Path], tmp_path: Path) -> None:
+    home, _ = world
+    again = tmp_path / "again"
+    _build(again, "cccc0000unknown", lines=["all good"], result="SUCCESS")
+    assert _json(home, "ingest", str(again))["builds"] == 1
+    assert _json(home, "explain", "cccc0000unknown")["kind"] == "not-failed"
+    assert {b["build_uuid"] for b in _json(home, "uncategorized")["builds"]} == {"dddd0000nonvoting"}
+
+
 def test_explain_of_a_missing_build_exits_3(world: tuple[Path, Path]) -> None:
     home, _ = world
     result = _invoke(home, "explain", "ffffffffff")

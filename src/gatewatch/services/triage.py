@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 READ_BYTES = 1 << 20
 BATCH_BUILDS = 200
+MIN_POOL_BUILDS = 200
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -233,14 +234,16 @@ def rescan(
 ) -> TriageSummary:
     """Re-scan failed builds judged by another fingerprint set (all of them with ``everything``).
 
-    Workers (default: the CPU count) scan blobs; this process classifies and
+    Workers (default: the CPU count, or none below ``MIN_POOL_BUILDS`` builds) scan blobs; this process classifies and
     stores each build in its own transaction as its result arrives.
     """
     started = _clock()
     summary = _start(store, fset)
     with store.unit_of_work(readonly=True) as uow:
         uuids = uow.triage.builds_to_triage(stale_for="" if everything else fset.set_hash)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(uuids)))
+    if workers is None:  # starting a worker costs about a second: not worth it for a few builds
+        workers = (os.cpu_count() or 1) if len(uuids) >= MIN_POOL_BUILDS else 1
+    workers = max(1, min(workers, len(uuids)))
     if workers == 1:
         return triage_builds(store, uuids, fset, on_build=on_build)
     context = multiprocessing.get_context("spawn")  # no fork of a process holding DB connections

@@ -132,7 +132,11 @@ def triage(ctx: click.Context, app: AppContext, fingerprints_dir: Path | None, a
 @triage.command("rescan")
 @fingerprints_option
 @click.option("--all", "everything", is_flag=True, help="Re-scan every failed build, not only stale ones.")
-@click.option("--workers", type=click.IntRange(1, 256), help="Worker processes (default: CPU count).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Worker processes (default: the CPU count; 1 below 200 builds).",
+)
 @json_option
 @pass_app
 def triage_rescan(

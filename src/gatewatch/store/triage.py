@@ -25,7 +25,7 @@ from gatewatch.domain.logs import LogFile
 from gatewatch.domain.triage import Fingerprint, Match, Verdict, VerdictKind
 from gatewatch.query.filters import BuildFilter, FieldConstraint
 from gatewatch.store import schema as t
-from gatewatch.store.builds import _select_builds, build_from_row, build_pk_of
+from gatewatch.store.builds import _select_builds, build_from_row, build_pk_of, insert_ignoring_conflicts
 from gatewatch.store.convert import chunks, clean_text, load_strings
 
 MAX_TEXT_CHARS = 1000
@@ -82,9 +82,10 @@ class TriageRepository:
             digest = fingerprint_hash(fp)
             where = (tf.c.bug_id == clean_text(fp.bug_id), tf.c.content_hash == digest)
             pk = self._conn.execute(select(tf.c.id).where(*where)).scalar()
-            if pk is None:
+            if pk is None:  # another process may be saving the same version: ignore the conflict
                 row = {"bug_id": clean_text(fp.bug_id), "content_hash": digest, "definition": _definition(fp)}
-                pk = self._conn.execute(insert(tf).values(row).returning(tf.c.id)).scalar_one()
+                insert_ignoring_conflicts(self._conn, tf, [row])
+                pk = self._conn.execute(select(tf.c.id).where(*where)).scalar_one()
             ids.append(int(pk))
         self._conn.execute(update(tf).values(active=False))
         for part in chunks(ids, 500):

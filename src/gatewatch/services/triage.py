@@ -193,8 +193,8 @@ def triage_builds(
 ) -> TriageSummary:
     """Scan, classify and store the failed builds among ``uuids``, one by one in this process."""
     started = _clock()
+    matcher = compile_fingerprints(fset.fingerprints)  # first: a set that does not compile is not saved
     summary = _start(store, fset)
-    matcher = compile_fingerprints(fset.fingerprints)
     for done, task in enumerate(_tasks(store, uuids), start=1):
         _store(store, fset, scan_task(matcher, store.blobs, task), summary)
         if on_build is not None:
@@ -238,6 +238,7 @@ def rescan(
     stores each build in its own transaction as its result arrives.
     """
     started = _clock()
+    compile_fingerprints(fset.fingerprints)  # fail here, before the set is saved or workers start
     summary = _start(store, fset)
     with store.unit_of_work(readonly=True) as uow:
         uuids = uow.triage.builds_to_triage(stale_for="" if everything else fset.set_hash)

@@ -62,6 +62,7 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
                 "truth": str(report.truth_path),
                 "store": mask_url(app.settings.db_url.reveal()),
                 "ingest": report.ingest.as_dict(),
+                "triage": report.triage.as_dict(),
             }
         )
         return

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
+from gatewatch.cli.triage import print_triage_summary, triage_ingested
 from gatewatch.ingest.sources import Limits
 from gatewatch.services.ingest import IngestSummary, ingest_paths
 
@@ -25,6 +26,7 @@ def ingest(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
     see docs/ingest-layout.md. Each build or file is stored in one transaction;
     re-ingesting the same input changes nothing. Bad files are reported with
     their position and skipped; the exit code is 1 if anything was rejected.
+    Failed builds stored are then triaged (see `gatewatch triage`).
 
     \b
     Examples:
@@ -40,10 +42,13 @@ def ingest(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
             progress.update(task, advance=1, detail=f"{summary.test_results} results")
 
         summary = ingest_paths(app.store, list(paths), limits=limits, on_unit=on_unit)
+    triaged = triage_ingested(app, summary.build_uuids, as_json=as_json) if summary.build_uuids else None
     if as_json:
-        echo_json(summary.as_dict())
+        echo_json({**summary.as_dict(), "triage": triaged.as_dict() if triaged else None})
     else:
         print_summary(summary)
+        if triaged is not None:
+            print_triage_summary(triaged)
     if summary.rejected:
         raise SystemExit(1)
 

@@ -2,7 +2,9 @@
 
 The generator (gatewatch.demo) writes one directory per day; each is ingested
 through the same ingest service users run, as soon as it is written, so memory
-stays flat whatever the history length.
+stays flat whatever the history length. The stored builds are then triaged with
+the built-in infra fingerprints plus the demo's known-bug fingerprints
+(``gatewatch.demo.fingerprints``: the elastic-recheck queries its bugs match).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from gatewatch.demo import DemoOptions, generate_demo
 from gatewatch.ingest.sources import Limits
+from gatewatch.ingest.sources.fingerprints import load_builtin_fingerprints, load_fingerprints
 from gatewatch.services.ingest import IngestSummary, ingest_paths
+from gatewatch.services.triage import FingerprintSet, TriageSummary, make_fingerprint_set, triage_builds
 from gatewatch.store import Store
 
 
@@ -26,6 +31,14 @@ class DemoReport:
     truth_path: Path
     days: int
     ingest: IngestSummary
+    triage: TriageSummary
+
+
+def demo_fingerprint_set() -> FingerprintSet:
+    """The built-in infra fingerprints plus the demo's known-bug fingerprints."""
+    with resources.as_file(resources.files("gatewatch.demo.fingerprints")) as directory:
+        known = load_fingerprints(directory)
+    return make_fingerprint_set([*load_builtin_fingerprints(), *known], origin="builtin + demo")
 
 
 def run_demo(
@@ -46,4 +59,7 @@ def run_demo(
         days += 1
         if on_day is not None:
             on_day(days, total)
-    return DemoReport(data_dir=data_dir, truth_path=data_dir / "truth.json", days=days, ingest=total)
+    triage = triage_builds(store, total.build_uuids, demo_fingerprint_set())
+    return DemoReport(
+        data_dir=data_dir, truth_path=data_dir / "truth.json", days=days, ingest=total, triage=triage
+    )

@@ -84,6 +84,7 @@ class IngestSummary:
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     skipped: list[Rejection] = field(default_factory=list)
+    build_uuids: list[str] = field(default_factory=list)  # builds stored (new or changed), for triage
 
     def add(self, other: IngestSummary) -> None:
         for name in ("units", "builds", "runs", "test_results", "failures", "log_files", "log_bytes"):
@@ -92,10 +93,13 @@ class IngestSummary:
         self.unchanged += other.unchanged
         self.rejected.extend(other.rejected)
         self.skipped.extend(other.skipped)
+        self.build_uuids.extend(other.build_uuids)
 
     def as_dict(self) -> dict[str, object]:
         lists = ("rejected", "skipped")
-        data: dict[str, object] = {k: getattr(self, k) for k in self.__slots__ if k not in lists}
+        data: dict[str, object] = {
+            k: getattr(self, k) for k in self.__slots__ if k not in lists and k != "build_uuids"
+        }
         for name in lists:
             data[name] = [{"path": r.path, "message": r.message} for r in getattr(self, name)]
         return data
@@ -303,6 +307,7 @@ def _save(store: Store, parsed: ParsedUnit, summary: IngestSummary) -> None:
         if parsed.build is not None:
             build_pk = uow.builds.save(parsed.build, content_hash=parsed.content_hash)
             summary.builds += 1
+            summary.build_uuids.append(parsed.build.uuid)
         for run in parsed.runs:
             uow.runs.save(_run_identity(run, parsed.build), build_pk=build_pk)
             summary.runs += 1

@@ -253,3 +253,47 @@ ingest_record = Table(
     Column("kind", Text, nullable=False),
     Column("ingested_at", UTCDateTime, nullable=False),
 )
+
+
+# --- triage (issue #3): fingerprints, log matches and verdicts --------------------------------------
+# A fingerprint row is one version of one bug's definition (bug id + sha256 of its fields); the rows
+# of the set last used are ``active``. Matches and verdicts hang off a build and are replaced when the
+# build is triaged again; ``fingerprint_set`` (a hash of the active set) says which set produced them.
+
+triage_fingerprint = Table(
+    "triage_fingerprint",
+    metadata,
+    _pk(),
+    Column("bug_id", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+    UniqueConstraint("bug_id", "content_hash"),
+)
+
+triage_match = Table(
+    "triage_match",
+    metadata,
+    _pk(),
+    Column("build_id", Id, ForeignKey("build.id"), nullable=False),
+    Column("bug_id", Text, nullable=False),
+    Column("file_name", Text, nullable=False, default=""),
+    Column("line_number", BigInteger, nullable=False, default=0),
+    Column("text", Text, nullable=False, default=""),
+    Index(None, "build_id"),
+    Index(None, "bug_id"),
+)
+
+triage_verdict = Table(
+    "triage_verdict",
+    metadata,
+    Column("build_id", Id, ForeignKey("build.id"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("infra_ids", JSON, nullable=False),
+    Column("bug_ids", JSON, nullable=False),
+    Column("uncounted_bug_ids", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("fingerprint_set", Text, nullable=False),
+    Column("classified_at", UTCDateTime, nullable=False),
+    Index(None, "kind"),
+)

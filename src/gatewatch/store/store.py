@@ -35,6 +35,7 @@ from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
+from gatewatch.store.triage import TriageRepository
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _PG_MIGRATION_LOCK = 0x6761746577  # "gatew": the advisory lock key held while migrating
@@ -51,6 +52,7 @@ class UnitOfWork:
     logs: LogRepository
     benchmarks: BenchmarkRepository
     stats: StatsRepository
+    triage: TriageRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -62,6 +64,7 @@ class UnitOfWork:
             logs=LogRepository(connection),
             benchmarks=BenchmarkRepository(connection),
             stats=StatsRepository(connection),
+            triage=TriageRepository(connection),
         )
 
 

@@ -49,6 +49,8 @@ FACTS = BuildFacts(build_uuid="b", build_name="tempest-full", build_status="FAIL
             [],
         ),
         ("job-output.txt", "paramiko.ssh_exception: Connection reset by peer", []),
+        # Ansible's PLAY RECAP of every build: "UNREACHABLE! =>" alone is the one token "unreachable"
+        ("job-output.txt", "controller : ok=38 changed=32 unreachable=0 failed=1 skipped=7", []),
     ],
 )
 def test_builtin_infra_lines(file_name: str, line: str, expected: list[str]) -> None:

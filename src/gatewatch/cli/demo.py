@@ -14,6 +14,7 @@ from gatewatch.config import mask_url
 from gatewatch.demo import DemoOptions
 from gatewatch.services.demo import run_demo
 from gatewatch.services.ingest import IngestSummary
+from gatewatch.services.triage import render_triage_summary
 
 
 @click.command("demo")
@@ -66,12 +67,33 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
             }
         )
         return
-    print_summary(report.ingest)
     console = Console()
+    console.rule("[bold]Ingested")
+    print_summary(report.ingest)
     console.print(f"store      {mask_url(app.settings.db_url.reveal())}")
     console.print(f"files      {report.data_dir}")
     console.print(f"truth      {report.truth_path}")
-    console.print("\nNext: gatewatch status · gatewatch ingest PATH · gatewatch --help")
+    for title, lines in _summaries(app):
+        console.rule(f"[bold]{title}")
+        for line in lines:
+            console.print(line, highlight=False, markup=False)
+    console.rule("[bold]Next")
+    for hint in NEXT_STEPS:
+        console.print(hint, highlight=False, markup=False)
+
+
+NEXT_STEPS = (
+    "gatewatch bugs                 known bugs ranked by impact, with race percentages",
+    "gatewatch uncategorized        failed builds nothing explains yet",
+    "gatewatch explain BUILD        the verdict for one build and the log lines behind it",
+    "gatewatch status               what the store holds",
+    "gatewatch ingest PATH          add your own CI output (docs/ingest-layout.md)",
+)
+
+
+def _summaries(app: AppContext) -> list[tuple[str, list[str]]]:
+    """The analyses' summaries, each a title and its lines, printed after the demo."""
+    return [("Triage", render_triage_summary(app.store))]
 
 
 def register(cli: click.Group) -> None:

@@ -1,0 +1,157 @@
+"""Use cases of test and job health: overview, one job, one test, flaky list, rebuild, summary.
+
+Each question opens one read-only unit of work. Window-wide numbers come from the daily
+rollups (summed in SQL; only tests that failed in the window reach Python); verdicts that
+need runs grouped by code (flaky evidence) are computed from the raw rows of those few
+tests with ``compute_test_health``. Job health reads the builds table (small: one row per
+build) so that "P(fail | correct change)" and the same-code evidence are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from gatewatch.analyse.health import (
+    compute_job_health,
+    compute_test_health,
+    compute_test_health_from_rollups,
+)
+from gatewatch.domain.health import DailyTestRollup, HealthStatus, JobHealth, TestHealth
+from gatewatch.errors import HealthError, NotFoundError
+from gatewatch.store import Store
+from gatewatch.store.health_queries import HealthQuery
+
+DEFAULT_DAYS = 28
+FLAGGED = (HealthStatus.FLAKY, HealthStatus.BROKEN)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
+    """What the user asked for: a window (``days`` up to the newest data, or ``since``) and filters."""
+
+    days: int | None = None
+    since: date | None = None
+    branch: str | None = None
+    pipeline: str | None = None
+    job: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestReport:
+    """One test: overall health (with evidence), health per job, and its daily rollups."""
+
+    __test__ = False
+
+    health: TestHealth
+    by_job: tuple[TestHealth, ...]
+    daily: tuple[DailyTestRollup, ...]
+
+
+def resolve_query(store: Store, selection: Selection) -> HealthQuery:
+    """The rollup query of a selection: ``--days N`` ends at the newest ingested day (not the clock)."""
+    if selection.days is not None and selection.days < 1:
+        raise HealthError(f"--days must be at least 1, got {selection.days}", hint="e.g. --days 7")
+    since = selection.since
+    if since is None:
+        with store.unit_of_work(readonly=True) as uow:
+            latest = uow.health.latest_day()
+        if latest is not None:
+            since = latest - timedelta(days=(selection.days or DEFAULT_DAYS) - 1)
+    return HealthQuery(since=since, branch=selection.branch, pipeline=selection.pipeline, job=selection.job)
+
+
+def load_jobs_health(store: Store, query: HealthQuery) -> tuple[JobHealth, ...]:
+    """Health of every job in the selection, sorted by job name."""
+    with store.unit_of_work(readonly=True) as uow:
+        builds = uow.health.job_observations(query=query)
+    return compute_job_health(builds)
+
+
+def load_job_health(store: Store, name: str, query: HealthQuery) -> JobHealth:
+    """Health of the job ``name``; a HealthError when it has no build in the selection."""
+    jobs = load_jobs_health(store, replace(query, job=name))
+    if not jobs:
+        raise NotFoundError(
+            f"no build of job {name!r} in the selected history",
+            hint="check the name with `gatewatch health`, or widen --days/--since, --branch, --pipeline",
+        )
+    return jobs[0]
+
+
+def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestReport:
+    """Health of one test from its raw attempts (with evidence), per job, and its daily rollups."""
+    with store.unit_of_work(readonly=True) as uow:
+        pk = uow.health.test_pk(test_id)
+        if pk is None:
+            raise NotFoundError(
+                f"unknown test {test_id!r}", hint="copy an id from `gatewatch flaky` or your results files"
+            )
+        cols = uow.health.test_columns(query, [pk])
+        jobs = sorted({job for job, _, _ in cols.slices})
+        by_job = tuple(
+            replace(h, job_name=job)
+            for job in jobs
+            if len(jobs) > 1
+            for h in compute_test_health(uow.health.test_columns(replace(query, job=job), [pk]))
+        )
+        daily = tuple(uow.health.test_rollups(query, [pk]))
+    if cols.size == 0:
+        raise HealthError(
+            f"test {test_id!r} did not run in the selected history",
+            hint="widen --days/--since or the filters",
+        )
+    (health,) = compute_test_health(cols)
+    return TestReport(health=health, by_job=by_job, daily=daily)
+
+
+def load_flaky_tests(
+    store: Store, query: HealthQuery, *, include_broken: bool = True
+) -> tuple[TestHealth, ...]:
+    """Flaky (and broken) tests of the selection with their evidence, most costly first.
+
+    Only tests with a failure in the window (a SQL ``HAVING SUM(failures) > 0`` over the
+    rollups) are read as raw rows; their health is computed with evidence.
+    """
+    with store.unit_of_work(readonly=True) as uow:
+        candidates = uow.health.failing_test_pks(query)
+        if not candidates:
+            return ()
+        cols = uow.health.test_columns(query, candidates)
+    wanted = FLAGGED if include_broken else (HealthStatus.FLAKY,)
+    tests = [h for h in compute_test_health(cols) if h.status in wanted]
+    tests.sort(key=lambda h: (h.status != HealthStatus.FLAKY, -(h.failure_probability or 0.0), h.test_id))
+    return tuple(tests)
+
+
+def load_test_health_overview(store: Store, query: HealthQuery) -> tuple[TestHealth, ...]:
+    """Health of every test that failed in the selection, from rollups only (no evidence)."""
+    with store.unit_of_work(readonly=True) as uow:
+        rollups = uow.health.test_rollups(query, uow.health.failing_test_pks(query))
+    return compute_test_health_from_rollups(rollups)
+
+
+def rebuild_health(store: Store, *, on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+    """Recompute every rollup from raw rows in one transaction; returns (test rollups, job rollups)."""
+    with store.unit_of_work() as uow:
+        return uow.health.rebuild_all(on_progress=on_progress)
+
+
+def render_health_summary(store: Store, *, days: int | None = None) -> list[str]:
+    """A few lines for the end of ``make demo``: jobs that are broken or flaky, the flakiest tests."""
+    query = resolve_query(store, Selection(days=days))
+    jobs = load_jobs_health(store, query)
+    flaky = load_flaky_tests(store, query)
+    window = f"since {query.since}" if query.since else "all history"
+    lines = [f"health ({window}): {len(jobs)} jobs, {sum(j.builds for j in jobs):,} builds"]
+    for job in jobs:
+        if job.status in FLAGGED:
+            rate = job.failure_rate_excl_infra or 0.0
+            lines.append(f"  job {job.job_name}: {job.status.value} (fails {rate:.0%} excluding infra)")
+    n_flaky = sum(h.status == HealthStatus.FLAKY for h in flaky)
+    lines.append(f"  {n_flaky} flaky and {len(flaky) - n_flaky} broken tests (gatewatch flaky)")
+    for h in [h for h in flaky if h.status == HealthStatus.FLAKY][:5]:
+        lo, hi = h.failure_interval
+        lines.append(f"    {(h.failure_probability or 0):6.2%} [{lo:.2%}, {hi:.2%}]  {h.test_id}")
+    return lines

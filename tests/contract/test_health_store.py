@@ -126,12 +126,14 @@ def test_rollups_and_raw_columns_of_one_test(store: Store) -> None:
     _history(store)
     with store.unit_of_work(readonly=True) as uow:
         pk = uow.health.test_pk("t.1")
-        assert pk is not None and uow.health.test_pk("nope") is None
+        assert pk is not None
+        assert uow.health.test_pk("nope") is None
         rollups = uow.health.test_rollups(HealthQuery(), [pk])
         cols = uow.health.test_columns(HealthQuery(job="tempest-full"), [pk])
         latest = uow.health.latest_day()
     assert {r.test_id for r in rollups} == {"t.1"}
     assert sum(r.failures for r in rollups) == 2  # b2's first attempt and the untimed run
     assert sum(r.mixed_runs for r in rollups) == 1
-    assert cols.test_ids == ("t.1",) and cols.size == 4  # b1, b2 (two attempts), b3
+    assert cols.test_ids == ("t.1",)
+    assert cols.size == 4  # b1, b2 (two attempts), b3
     assert latest == date(T0.year, T0.month, T0.day) + timedelta(days=1)

@@ -109,18 +109,19 @@ def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestRepo
 def load_flaky_tests(
     store: Store, query: HealthQuery, *, include_broken: bool = True
 ) -> tuple[TestHealth, ...]:
-    """Flaky (and broken) tests of the selection with their evidence, most costly first.
+    """Flaky (and broken) tests per job, with their evidence, flaky first, most costly first.
 
-    Only tests with a failure in the window (a SQL ``HAVING SUM(failures) > 0`` over the
-    rollups) are read as raw rows; their health is computed with evidence.
+    Health is judged per (test, job): a test that always fails in a broken job and passes in
+    the others is broken there, not flaky, and runs of the same change in two jobs are not
+    "the same code tested twice". Only tests that failed in the window (SQL ``HAVING
+    SUM(failures) > 0`` over the rollups) are read as raw rows.
     """
-    with store.unit_of_work(readonly=True) as uow:
-        candidates = uow.health.failing_test_pks(query)
-        if not candidates:
-            return ()
-        cols = uow.health.test_columns(query, candidates)
     wanted = FLAGGED if include_broken else (HealthStatus.FLAKY,)
-    tests = [h for h in compute_test_health(cols) if h.status in wanted]
+    tests: list[TestHealth] = []
+    with store.unit_of_work(readonly=True) as uow:
+        for job, pks in sorted(uow.health.failing_tests_by_job(query).items()):
+            cols = uow.health.test_columns(replace(query, job=job), pks)
+            tests += [replace(h, job_name=job) for h in compute_test_health(cols) if h.status in wanted]
     tests.sort(key=lambda h: (h.status != HealthStatus.FLAKY, -(h.failure_probability or 0.0), h.test_id))
     return tuple(tests)
 

@@ -198,6 +198,20 @@ class HealthQueries:
         )
         return sorted(int(pk) for pk in self._conn.execute(stmt).scalars())
 
+    def failing_tests_by_job(self, query: HealthQuery) -> dict[str, list[int]]:
+        """Tests with a (non-infra) failure in the selection, per job: SUM ... GROUP BY in SQL."""
+        c = t.daily_test_rollup.c
+        stmt = (
+            select(c.job_name, c.test_pk)
+            .where(*_rollup_where(t.daily_test_rollup, query))
+            .group_by(c.job_name, c.test_pk)
+            .having(func.sum(c.failures) > 0)
+        )
+        found: dict[str, list[int]] = {}
+        for job, pk in self._conn.execute(stmt):
+            found.setdefault(job, []).append(int(pk))
+        return found
+
     def test_rollups(self, query: HealthQuery, test_pks: list[int]) -> list[DailyTestRollup]:
         """Rollups of the given tests (real test ids), by test and day."""
         ids = self.test_ids(test_pks)

@@ -20,7 +20,7 @@ from gatewatch.services.health import (
     Selection,
     load_flaky_tests,
     load_job_health,
-    load_jobs_health,
+    load_jobs_overview,
     load_test_report,
     rebuild_health,
     resolve_query,
@@ -117,7 +117,7 @@ def health(ctx: click.Context, app: AppContext, /, **kw: Any) -> None:
     if ctx.invoked_subcommand is not None:
         return
     query = _query(app, kw)
-    jobs = load_jobs_health(app.store, query)
+    jobs = load_jobs_overview(app.store, query)
     if kw["as_json"]:
         echo_json({"since": query.since, "jobs": [as_data(j) for j in jobs]})
         return

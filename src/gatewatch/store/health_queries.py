@@ -14,7 +14,21 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, Table, any_, bindparam, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -41,6 +55,9 @@ class HealthQuery:
     branch: str | None = None
     pipeline: str | None = None
     job: str | None = None
+
+
+NOT_COUNTED = ("SKIPPED", "ABORTED", "CANCELED", "RETRY", "MERGE_CONFLICT")  # see analyse.health.jobs
 
 
 def midnight(day: date) -> datetime:
@@ -156,6 +173,45 @@ class HealthQueries:
         rows = list(self._conn.execute(stmt))
         verdicts = self.verdict_kinds([r.uuid for r in rows])
         return [job_observation(r, verdicts) for r in rows]
+
+    def job_code_summary(self, query: HealthQuery) -> dict[str, tuple[bool, int, int, int]]:
+        """Per job, aggregated in SQL over (job, code) groups of counted builds:
+        (voting, builds on correct code, failures among them, codes that both passed and failed).
+
+        A code (``c:CHANGE,PS``, else ``sha:COMMIT``, else the build) is correct when it passed
+        the job in some build (docs/health.md); a same-code flake is a code with a success and
+        a failure that is not NODE_FAILURE (TODO(#3): and not a triage ``infra`` verdict).
+        """
+        b = t.build.c
+        code = case(
+            (and_(b.change_number.is_not(None), b.patchset_number.is_not(None)),
+             "c:" + cast(b.change_number, Text) + "," + cast(b.patchset_number, Text)),
+            (b.commit_sha != "", "sha:" + b.commit_sha),
+            else_="build:" + b.uuid,
+        )  # fmt: skip
+        ok = case((b.result == "SUCCESS", 1), else_=0)
+        real = case((b.result.not_in(["SUCCESS", "NODE_FAILURE"]), 1), else_=0)
+        groups = (
+            select(b.job_name, code.label("code"), func.min(case((b.voting, 1), else_=0)).label("voting"))
+            .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
+            .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
+            .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
+            .group_by(b.job_name, code)
+            .subquery()
+        )
+        g = groups.c
+        correct = g.ok > 0
+        stmt = select(
+            g.job_name,
+            func.min(g.voting),
+            func.sum(case((correct, g.n), else_=0)),
+            func.sum(case((correct, g.n - g.ok), else_=0)),
+            func.sum(case((and_(correct, g.real > 0, ~g.code.startswith("build:")), 1), else_=0)),
+        ).group_by(g.job_name)
+        return {
+            row[0]: (bool(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
+            for row in self._conn.execute(stmt)
+        }
 
     def latest_day(self) -> date | None:
         """The newest day any build or test result was rolled up on."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from gatewatch.services.health import (
     Selection,
     load_flaky_tests,
     load_job_health,
+    load_jobs_health,
+    load_jobs_overview,
     load_test_report,
     render_health_summary,
     resolve_query,
@@ -152,3 +155,11 @@ def test_cli(demo: Demo, args: list[str], exit_code: int, needle: str) -> None:
     result = CliRunner().invoke(cli, ["--home", str(home), *args])
     assert result.exit_code == exit_code, result.output
     assert needle in result.output
+
+
+def test_fast_jobs_overview_equals_the_raw_computation(demo: Demo) -> None:
+    store, _, _ = demo
+    for selection in (Selection(), Selection(days=1), Selection(pipeline="gate")):
+        query = resolve_query(store, selection)
+        raw = [replace(j, daily=(), evidence=()) for j in load_jobs_health(store, query)]
+        assert list(load_jobs_overview(store, query)) == raw

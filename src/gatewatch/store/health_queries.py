@@ -19,14 +19,13 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    Text,
     and_,
     any_,
     bindparam,
     case,
-    cast,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql
@@ -183,20 +182,18 @@ class HealthQueries:
         a failure that is not NODE_FAILURE (TODO(#3): and not a triage ``infra`` verdict).
         """
         b = t.build.c
-        code = case(
-            (and_(b.change_number.is_not(None), b.patchset_number.is_not(None)),
-             "c:" + cast(b.change_number, Text) + "," + cast(b.patchset_number, Text)),
-            (b.commit_sha != "", "sha:" + b.commit_sha),
-            else_="build:" + b.uuid,
-        )  # fmt: skip
+        no_change = or_(b.change_number.is_(None), b.patchset_number.is_(None))
+        sha = case((no_change, b.commit_sha), else_="")
+        lone = case((and_(no_change, b.commit_sha == ""), b.uuid), else_="")  # a code of its own
+        code = (b.change_number, b.patchset_number, sha, lone)
         ok = case((b.result == "SUCCESS", 1), else_=0)
         real = case((b.result.not_in(["SUCCESS", "NODE_FAILURE"]), 1), else_=0)
         groups = (
-            select(b.job_name, code.label("code"), func.min(case((b.voting, 1), else_=0)).label("voting"))
+            select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
             .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
             .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
             .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
-            .group_by(b.job_name, code)
+            .group_by(b.job_name, *code)
             .subquery()
         )
         g = groups.c
@@ -206,7 +203,7 @@ class HealthQueries:
             func.min(g.voting),
             func.sum(case((correct, g.n), else_=0)),
             func.sum(case((correct, g.n - g.ok), else_=0)),
-            func.sum(case((and_(correct, g.real > 0, ~g.code.startswith("build:")), 1), else_=0)),
+            func.sum(case((and_(correct, g.real > 0, g.lone == ""), 1), else_=0)),
         ).group_by(g.job_name)
         return {
             row[0]: (bool(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
@@ -255,18 +252,17 @@ class HealthQueries:
         return sorted(int(pk) for pk in self._conn.execute(stmt).scalars())
 
     def failing_tests_by_job(self, query: HealthQuery) -> dict[str, list[int]]:
-        """Tests with a (non-infra) failure in the selection, per job: SUM ... GROUP BY in SQL."""
+        """Tests with a (non-infra) failure in the selection, per job (a partial index serves it)."""
         c = t.daily_test_rollup.c
         stmt = (
             select(c.job_name, c.test_pk)
-            .where(*_rollup_where(t.daily_test_rollup, query))
-            .group_by(c.job_name, c.test_pk)
-            .having(func.sum(c.failures) > 0)
+            .where(c.failures > 0, *_rollup_where(t.daily_test_rollup, query))
+            .distinct()
         )
         found: dict[str, list[int]] = {}
         for job, pk in self._conn.execute(stmt):
             found.setdefault(job, []).append(int(pk))
-        return found
+        return {job: sorted(pks) for job, pks in found.items()}
 
     def test_rollups(self, query: HealthQuery, test_pks: list[int]) -> list[DailyTestRollup]:
         """Rollups of the given tests (real test ids), by test and day."""

@@ -298,6 +298,15 @@ daily_test_rollup = Table(
     PrimaryKeyConstraint("day", "test_pk", "job_name", "branch", "pipeline"),
     Index(None, "test_pk", "day"),
 )
+# The few rows with failures, for "which tests failed in this window" (partial on both engines).
+Index(
+    "ix_daily_test_rollup_failing",
+    daily_test_rollup.c.day,
+    daily_test_rollup.c.job_name,
+    daily_test_rollup.c.test_pk,
+    sqlite_where=daily_test_rollup.c.failures > 0,
+    postgresql_where=daily_test_rollup.c.failures > 0,
+)
 
 daily_job_rollup = Table(
     "daily_job_rollup",

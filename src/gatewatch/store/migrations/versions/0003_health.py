@@ -69,8 +69,18 @@ def upgrade() -> None:
             batch_op.f("ix_daily_test_rollup_test_pk_day"), ["test_pk", "day"], unique=False
         )
 
+    op.create_index(
+        "ix_daily_test_rollup_failing",
+        "daily_test_rollup",
+        ["day", "job_name", "test_pk"],
+        unique=False,
+        sqlite_where=sa.text("failures > 0"),
+        postgresql_where=sa.text("failures > 0"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_daily_test_rollup_failing", table_name="daily_test_rollup")
     with op.batch_alter_table("daily_test_rollup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_daily_test_rollup_test_pk_day"))
 

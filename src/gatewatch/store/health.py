@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, or_, select
+from sqlalchemy import Connection, Dialect, Table, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -53,11 +53,42 @@ REBUILD_TESTS_PER_CHUNK = 500
 Slice = tuple[str, str, str]
 
 
-def _upsert(conn: Connection, table: Table, key: Sequence[str], set_: dict[str, Any]) -> Any:
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert(conn: Connection, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE for a rollup table, built once per dialect.
+
+    Test rollups are read-merged-written (the new row replaces the stored one); job rollups
+    add in SQL (``builds = builds + excluded.builds``), so subtracting a build is an upsert too.
+    """
+    cached = _UPSERTS.get((conn.dialect.name, table.name))
+    if cached is not None:
+        return cached
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    values = {k: v(statement.excluded) if callable(v) else v for k, v in set_.items()}
-    return statement.on_conflict_do_update(index_elements=list(key), set_=values)
+    ex = statement.excluded
+    if table is t.daily_test_rollup:
+        upsert = statement.on_conflict_do_update(
+            index_elements=list(TEST_KEY), set_={n: ex[n] for n in TEST_VALUES}
+        )
+    else:
+        values = {n: table.c[n] + ex[n] for n in (*JOB_VALUES, "duration_sum_s")}
+        upsert = statement.on_conflict_do_update(index_elements=list(JOB_KEY), set_=values)
+    _UPSERTS[(conn.dialect.name, table.name)] = upsert
+    return upsert
+
+
+def _processed(
+    table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]], dialect: Dialect
+) -> list[Any]:
+    """``rows`` with each column's bind processor applied, column by column (as store.bulk does)."""
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+    by_column = list(zip(*rows, strict=True))
+    for index, processor in enumerate(processors):
+        if processor is not None:
+            by_column[index] = tuple(map(processor, by_column[index]))
+    return list(zip(*by_column, strict=True))
 
 
 def _days_clause(days: Sequence[date]) -> ColumnElement[bool]:
@@ -165,10 +196,21 @@ class HealthRepository(HealthQueries):
     def _write_test_rollups(self, rollups: Sequence[DailyTestRollup]) -> None:
         if not rollups:
             return
-        statement = _upsert(
-            self._conn, t.daily_test_rollup, TEST_KEY, {n: (lambda ex, n=n: ex[n]) for n in TEST_VALUES}
+        rows = [test_rollup_row(r) for r in rollups]
+        if self._conn.dialect.name != "sqlite":
+            self._conn.execute(_upsert(self._conn, t.daily_test_rollup), rows)
+            return
+        # SQLite: the driver's executemany on tuples (SQLAlchemy's per-row dict processing
+        # costs more than the upsert itself), with the columns' bind processors applied.
+        columns = (*TEST_KEY, *TEST_VALUES)
+        names = ", ".join(columns)
+        sql = (
+            f"INSERT INTO daily_test_rollup ({names}) VALUES ({', '.join('?' * len(columns))}) "
+            f"ON CONFLICT ({', '.join(TEST_KEY)}) DO UPDATE SET "
+            + ", ".join(f"{n} = excluded.{n}" for n in TEST_VALUES)
         )
-        self._conn.execute(statement, [test_rollup_row(r) for r in rollups])
+        tuples = [tuple(row[c] for c in columns) for row in rows]
+        self._conn.exec_driver_sql(sql, _processed(t.daily_test_rollup, columns, tuples, self._conn.dialect))
 
     def affected_keys(self, run_ids: Sequence[int]) -> frozenset[StoredKey]:
         """The rollup keys the stored results of ``run_ids`` count in (before they are deleted)."""
@@ -214,9 +256,7 @@ class HealthRepository(HealthQueries):
         rows = [job_rollup_row(r, sign=sign) for r in rollups]
         if not rows:
             return
-        table = t.daily_job_rollup
-        set_ = {n: (lambda ex, n=n: table.c[n] + ex[n]) for n in (*JOB_VALUES, "duration_sum_s")}
-        self._conn.execute(_upsert(self._conn, table, JOB_KEY, set_), rows)
+        self._conn.execute(_upsert(self._conn, t.daily_job_rollup), rows)
 
     def refresh_builds(self, build_uuids: Sequence[str]) -> None:
         """Recompute everything the given builds count in (after their triage verdict changed)."""

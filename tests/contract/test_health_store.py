@@ -137,3 +137,16 @@ def test_rollups_and_raw_columns_of_one_test(store: Store) -> None:
     assert cols.test_ids == ("t.1",)
     assert cols.size == 4  # b1, b2 (two attempts), b3
     assert latest == date(T0.year, T0.month, T0.day) + timedelta(days=1)
+
+
+def test_reingested_untimed_run_and_refreshed_builds_stay_exact(store: Store) -> None:
+    _history(store)
+    untimed = make_run("loose", results=tuple(replace(r, started_at=None) for r in _results("ff")))
+    with store.unit_of_work() as uow:
+        uow.runs.save(replace(untimed, started_at=None), build_pk=None)
+        uow.health.refresh_builds(["b1", "b4"])
+    after = _snapshot(store)
+    assert after == _rebuilt(store)
+    with store.unit_of_work(readonly=True) as uow:
+        untimed_rows = uow.health.test_rollups(HealthQuery(job=""), [uow.health.test_pk("t.0") or 0])
+    assert [(r.day, r.failures, r.passes) for r in untimed_rows] == [(None, 1, 0)]

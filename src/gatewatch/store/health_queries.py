@@ -98,7 +98,7 @@ def _build_where(q: HealthQuery) -> list[ColumnElement[bool]]:
     if q.branch is not None:
         where.append(b.branch == q.branch)
     if q.pipeline is not None:
-        where.append(t.pipeline.c.name == q.pipeline)
+        where.append(b.pipeline_id.in_(select(t.pipeline.c.id).where(t.pipeline.c.name == q.pipeline)))
     if q.job is not None:
         where.append(b.job_name == q.job)
     return where
@@ -184,14 +184,14 @@ class HealthQueries:
         b = t.build.c
         no_change = or_(b.change_number.is_(None), b.patchset_number.is_(None))
         sha = case((no_change, b.commit_sha), else_="")
-        lone = case((and_(no_change, b.commit_sha == ""), b.uuid), else_="")  # a code of its own
+        lone = case((and_(no_change, b.commit_sha == ""), b.id), else_=0)  # a code of its own
         code = (b.change_number, b.patchset_number, sha, lone)
         ok = case((b.result == "SUCCESS", 1), else_=0)
         real = case((b.result.not_in(["SUCCESS", "NODE_FAILURE"]), 1), else_=0)
         groups = (
             select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
             .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
-            .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
+            .select_from(t.build)
             .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
             .group_by(b.job_name, *code)
             .subquery()
@@ -203,7 +203,7 @@ class HealthQueries:
             func.min(g.voting),
             func.sum(case((correct, g.n), else_=0)),
             func.sum(case((correct, g.n - g.ok), else_=0)),
-            func.sum(case((and_(correct, g.real > 0, g.lone == ""), 1), else_=0)),
+            func.sum(case((and_(correct, g.real > 0, g.lone == 0), 1), else_=0)),
         ).group_by(g.job_name)
         return {
             row[0]: (bool(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))

@@ -154,8 +154,15 @@ def job_cmd(app: AppContext, /, name: str, **kw: Any) -> None:
 
 def _print_evidence(console: Console, evidence: tuple[Any, ...]) -> None:
     for e in evidence:
-        console.print(f"  evidence {e.kind} {e.code}: passed {', '.join(e.passed_runs[:3])}; "
-                      f"failed {', '.join(e.failed_runs[:3])}")  # fmt: skip
+        builds = ", ".join(e.build_uuids[:4]) or ", ".join((*e.passed_runs[:2], *e.failed_runs[:2]))
+        where = f" on {e.code}" if e.code and not e.code.startswith("run:") else ""
+        console.print(
+            f"  evidence {e.kind}{where}: {len(e.passed_runs)} passed, {len(e.failed_runs)} failed; builds {builds}"
+        )
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g} s"
 
 
 @health.command("test")
@@ -182,12 +189,14 @@ def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
         f"flip rate {_pct(h.flip_rate)}; score {h.flakiness_score:.2f}"
     )
     console.print(f"  failures first {h.first_failure_at} last {h.last_failure_at}")
-    console.print(f"  duration p50 {h.duration_p50_s} s, p95 {h.duration_p95_s} s; step {h.duration_step}")
+    step = h.duration_step
+    stepped = f"; duration step {step.before_s:.3g} -> {step.after_s:.3g} s" if step else ""
+    console.print(f"  duration p50 {_seconds(h.duration_p50_s)}, p95 {_seconds(h.duration_p95_s)}{stepped}")
     _print_evidence(console, h.evidence)
-    table = Table("day", "job", "runs", "passes", "failures", "skips", "infra")
+    table = Table("day", "job", "branch", "pipeline", "runs", "passes", "failures", "skips", "infra")
     for r in report.daily:
-        table.add_row(str(r.day), r.job_name, str(r.runs), str(r.passes), str(r.failures), str(r.skips),
-                      str(r.infra_attempts))  # fmt: skip
+        table.add_row(str(r.day), r.job_name, r.branch, r.pipeline, str(r.runs), str(r.passes), str(r.failures),
+                      str(r.skips), str(r.infra_attempts))  # fmt: skip
     console.print(table)
 
 
@@ -255,11 +264,11 @@ def flaky(app: AppContext, /, style: str | None, quarantine_json: bool, broken: 
 
 
 def _print_tests(tests: tuple[TestHealth, ...]) -> None:
-    table = Table("status", "fail prob. (95% CI)", "runs", "flip", "score", "evidence", "test")
+    table = Table("status", "fail prob. (95% CI)", "runs", "flip", "score", "evidence", "job", "test")
     for h in tests:
         kinds = ",".join(sorted({e.kind for e in h.evidence})) or "-"
         table.add_row(h.status.value, f"{_pct(h.failure_probability)} {_interval(h.failure_interval)}",
-                      str(h.runs), _pct(h.flip_rate), f"{h.flakiness_score:.2f}", kinds, h.test_id)  # fmt: skip
+                      str(h.runs), _pct(h.flip_rate), f"{h.flakiness_score:.2f}", kinds, h.job_name, h.test_id)  # fmt: skip
     Console().print(table)
     if not tests:
         Console().print("no flaky or broken test in the selected history")

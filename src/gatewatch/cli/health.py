@@ -193,6 +193,11 @@ def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
     stepped = f"; duration step {step.before_s:.3g} -> {step.after_s:.3g} s" if step else ""
     console.print(f"  duration p50 {_seconds(h.duration_p50_s)}, p95 {_seconds(h.duration_p95_s)}{stepped}")
     _print_evidence(console, h.evidence)
+    for j in report.by_job:
+        console.print(
+            f"  in {j.job_name}: {j.status.value}, {j.runs} runs, failure probability "
+            f"{_pct(j.failure_probability)} {_interval(j.failure_interval)}"
+        )
     table = Table("day", "job", "branch", "pipeline", "runs", "passes", "failures", "skips", "infra")
     for r in report.daily:
         table.add_row(str(r.day), r.job_name, r.branch, r.pipeline, str(r.runs), str(r.passes), str(r.failures),

@@ -28,6 +28,7 @@ from gatewatch.store.health_queries import HealthQuery
 
 DEFAULT_DAYS = 28
 FLAGGED = (HealthStatus.FLAKY, HealthStatus.BROKEN)
+STATUS_RANK = [HealthStatus.FLAKY, HealthStatus.BROKEN, HealthStatus.FAILING, HealthStatus.STABLE]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,7 +136,11 @@ def load_job_health(store: Store, name: str, query: HealthQuery) -> JobHealth:
 
 
 def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestReport:
-    """Health of one test from its raw attempts (with evidence), per job, and its daily rollups."""
+    """Health of one test from its raw attempts, per job, and its daily rollups.
+
+    When the test ran in several jobs, its status is the most severe of its per-job statuses
+    (flaky, broken, failing, stable) and its evidence the per-job evidence.
+    """
     with store.unit_of_work(readonly=True) as uow:
         pk = uow.health.test_pk(test_id)
         if pk is None:
@@ -157,6 +162,9 @@ def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestRepo
             hint="widen --days/--since or the filters",
         )
     (health,) = compute_test_health(cols)
+    if by_job:  # verdicts are per job: the same change in two jobs is not the same code tested twice
+        status = min((j.status for j in by_job), key=STATUS_RANK.index)
+        health = replace(health, status=status, evidence=tuple(e for j in by_job for e in j.evidence))
     return TestReport(health=health, by_job=by_job, daily=daily)
 
 

@@ -163,3 +163,18 @@ def test_fast_jobs_overview_equals_the_raw_computation(demo: Demo) -> None:
         query = resolve_query(store, selection)
         raw = [replace(j, daily=(), evidence=()) for j in load_jobs_health(store, query)]
         assert list(load_jobs_overview(store, query)) == raw
+
+
+def test_a_test_failing_only_in_the_broken_job_is_not_called_flaky(demo: Demo) -> None:
+    store, truth, _ = demo
+    query = resolve_query(store, Selection())
+    failing: set[str] = set()
+    with store.unit_of_work(readonly=True) as uow:
+        for builds in truth.broken_jobs.values():
+            for run in uow.runs.get_for_build(builds[0]):
+                failing |= {r.test_id for r in run.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    assert failing
+    for test_id in failing - _unstable(store, truth):
+        report = load_test_report(store, test_id, query)
+        assert report.health.status == HealthStatus.BROKEN
+        assert {j.status for j in report.by_job} >= {HealthStatus.BROKEN}

@@ -43,10 +43,10 @@ from gatewatch.store.health_rows import (
     ObsRow,
     StoredKey,
     compute_row_columns,
+    daily_test_rollup_from_row,
+    daily_test_rollup_row,
     job_rollup_row,
     stored_key,
-    test_rollup_from_row,
-    test_rollup_row,
 )
 
 REBUILD_TESTS_PER_CHUNK = 500
@@ -189,14 +189,14 @@ class HealthRepository(HealthQueries):
         query = query.where(pk_in(self._conn, c.test_pk, test_pks))
         found = {}
         for row in self._conn.execute(query):
-            r = test_rollup_from_row(row._mapping, str(row.test_pk))
+            r = daily_test_rollup_from_row(row._mapping, str(row.test_pk))
             found[stored_key(r)] = r
         return found
 
     def _write_test_rollups(self, rollups: Sequence[DailyTestRollup]) -> None:
         if not rollups:
             return
-        rows = [test_rollup_row(r) for r in rollups]
+        rows = [daily_test_rollup_row(r) for r in rollups]
         if self._conn.dialect.name != "sqlite":
             self._conn.execute(_upsert(self._conn, t.daily_test_rollup), rows)
             return

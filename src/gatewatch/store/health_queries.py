@@ -40,8 +40,8 @@ from gatewatch.store.health_rows import (
     NO_DAY,
     ObsRow,
     compute_row_columns,
+    daily_test_rollup_from_row,
     job_rollup_from_row,
-    test_rollup_from_row,
 )
 
 
@@ -270,7 +270,9 @@ class HealthQueries:
         c = t.daily_test_rollup.c
         stmt = select(t.daily_test_rollup).where(*_rollup_where(t.daily_test_rollup, query))
         stmt = stmt.where(pk_in(self._conn, c.test_pk, test_pks)).order_by(c.test_pk, c.day)
-        return [test_rollup_from_row(row._mapping, ids[row.test_pk]) for row in self._conn.execute(stmt)]
+        return [
+            daily_test_rollup_from_row(row._mapping, ids[row.test_pk]) for row in self._conn.execute(stmt)
+        ]
 
     def test_columns(self, query: HealthQuery, test_pks: list[int]) -> ObservationColumns:
         """Raw attempts of the given tests in the selection, as columns with real test ids."""

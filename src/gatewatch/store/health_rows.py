@@ -141,7 +141,7 @@ def stored_key(r: DailyTestRollup) -> StoredKey:
     return (r.day or NO_DAY, int(r.test_id), r.job_name, r.branch, r.pipeline)
 
 
-def test_rollup_row(r: DailyTestRollup) -> dict[str, Any]:
+def daily_test_rollup_row(r: DailyTestRollup) -> dict[str, Any]:
     """The table row of a rollup whose ``test_id`` is a test pk as text."""
     row = {name: getattr(r, name) for name in TEST_VALUES}
     row["duration_hist"] = dump_hist(r.duration_hist)
@@ -149,7 +149,7 @@ def test_rollup_row(r: DailyTestRollup) -> dict[str, Any]:
     return row
 
 
-def test_rollup_from_row(m: Any, test_id: str) -> DailyTestRollup:
+def daily_test_rollup_from_row(m: Any, test_id: str) -> DailyTestRollup:
     day = m["day"]
     return DailyTestRollup(
         day=None if day == NO_DAY else day,

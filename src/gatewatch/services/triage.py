@@ -164,6 +164,8 @@ def _store(store: Store, fset: FingerprintSet, result: ScanResult, summary: Tria
         uow.triage.save_result(
             verdict, result.matches, fingerprint_set=fset.set_hash, classified_at=datetime.now(UTC)
         )
+        # Health counts infra and known-bug failures apart: recompute what this verdict touches.
+        uow.health.refresh_builds([result.build.uuid])
     summary.count(verdict.kind, len(result.matches), result.log_bytes)
     summary.missing_blobs += result.missing_blobs
 

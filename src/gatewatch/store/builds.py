@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gatewatch.domain.builds import Build, BuildResult
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text, dump_pairs, load_pairs
+from gatewatch.store.health import HealthRepository
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -121,15 +122,22 @@ class BuildRepository:
         """Insert or replace the build with ``build.uuid``; returns its primary key."""
         values = self._row(build, content_hash)
         pk = build_pk_of(self._conn, build.uuid, lock=True)
+        health = HealthRepository(self._conn)
         if pk is None:
             pk = insert_returning_id(self._conn, t.build, values)
             if pk is not None:
+                health.add_build(pk)
                 return pk
             # A concurrent writer inserted the same uuid and committed: replace its build.
             pk = build_pk_of(self._conn, build.uuid, lock=True)
             assert pk is not None
+        run_ids = list(self._conn.execute(select(t.run.c.id).where(t.run.c.build_id == pk)).scalars())
+        dirty = health.affected_keys(run_ids)
+        health.add_build(pk, sign=-1)
         delete_build_children(self._conn, pk)
         self._conn.execute(update(t.build).where(t.build.c.id == pk).values(values))
+        health.add_build(pk)
+        health.rebuild_keys(dirty)
         return pk
 
     def _row(self, build: Build, content_hash: str) -> dict[str, Any]:

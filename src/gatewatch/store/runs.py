@@ -37,6 +37,8 @@ from gatewatch.store.convert import (
     load_pairs,
     load_strings,
 )
+from gatewatch.store.health import HealthRepository
+from gatewatch.store.health_rows import StoredKey
 
 IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
 KEYS_PER_QUERY = 50_000
@@ -177,8 +179,8 @@ class RunRepository:
 
     def save(self, run: Run, *, build_pk: int | None) -> int:
         """Insert ``run`` and all its results (replacing a run with the same hash); returns its pk."""
-        if run.content_hash:
-            self._delete_hash(run.content_hash)
+        health = HealthRepository(self._conn)
+        dirty = self._delete_hash(run.content_hash) if run.content_hash else frozenset()
         fallback = run.started_at or self._build_start(build_pk)
         values = {
             "build_id": build_pk,
@@ -195,7 +197,7 @@ class RunRepository:
         }
         run_pk = insert_returning_id(self._conn, t.run, values)
         if run_pk is None:  # a concurrent writer saved the same content hash meanwhile: replace it
-            self._delete_hash(run.content_hash)
+            dirty |= self._delete_hash(run.content_hash)
             run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
         if run.results:
             results = clean_results(run.results)
@@ -203,14 +205,27 @@ class RunRepository:
             tests = resolve_tests(self._conn, results, keys)
             rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
             executemany_fast(self._conn, t.test_result, RESULT_COLUMNS, rows)
+            test_pks = [tests[key][1] for key in keys]
+            health.add_run(
+                run_pk=run_pk,
+                build_pk=build_pk,
+                results=results,
+                test_pks=test_pks,
+                fallback=fallback,
+                skip=dirty,
+            )
+        health.rebuild_keys(dirty)  # the keys the replaced run counted in, from the rows stored now
         return run_pk
 
-    def _delete_hash(self, content_hash: str) -> None:
+    def _delete_hash(self, content_hash: str) -> frozenset[StoredKey]:
+        """Delete the runs with ``content_hash``; returns the health rollup keys they counted in."""
         query = select(t.run.c.id).where(t.run.c.content_hash == content_hash).with_for_update()
         old = list(self._conn.execute(query).scalars())
+        dirty = HealthRepository(self._conn).affected_keys(old)
         if old:
             self._conn.execute(delete(t.test_result).where(t.test_result.c.run_id.in_(old)))
             self._conn.execute(delete(t.run).where(t.run.c.id.in_(old)))
+        return dirty
 
     def _build_start(self, build_pk: int | None) -> datetime | None:
         if build_pk is None:

@@ -35,12 +35,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -296,4 +298,71 @@ triage_verdict = Table(
     Column("fingerprint_set", Text, nullable=False),
     Column("classified_at", UTCDateTime, nullable=False),
     Index(None, "kind"),
+)
+
+
+# --- Health rollups (issue #4; owned by store/health.py) -------------------------------------------
+# One row per (UTC day, test, job, branch, pipeline) and per (UTC day, job, branch, pipeline),
+# kept up to date in the ingest transaction (see gatewatch.store.health). ``day`` is NO_DAY
+# (0001-01-01) for runs without a timestamp: a primary key column cannot be NULL on PostgreSQL.
+
+daily_test_rollup = Table(
+    "daily_test_rollup",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("test_pk", Id, ForeignKey("test.id"), nullable=False),
+    Column("job_name", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    Column("pipeline", Text, nullable=False),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in (
+            "runs",
+            "counted_runs",
+            "failed_runs",
+            "mixed_runs",
+            "attempts",
+            "passes",
+            "failures",
+            "skips",
+            "infra_attempts",
+            "known_failures",
+            "flips",
+        )
+    ),
+    Column("first_failed", Boolean, nullable=False),
+    Column("last_failed", Boolean, nullable=False),
+    Column("first_at", UTCDateTime, nullable=True),
+    Column("last_at", UTCDateTime, nullable=True),
+    Column("first_failure_at", UTCDateTime, nullable=True),
+    Column("last_failure_at", UTCDateTime, nullable=True),
+    Column("duration_count", Integer, nullable=False),
+    Column("duration_sum_s", Float, nullable=False),
+    Column("duration_hist", Text, nullable=False),
+    PrimaryKeyConstraint("day", "test_pk", "job_name", "branch", "pipeline"),
+    Index(None, "test_pk", "day"),
+)
+# The few rows with failures, for "which tests failed in this window" (partial on both engines).
+Index(
+    "ix_daily_test_rollup_failing",
+    daily_test_rollup.c.day,
+    daily_test_rollup.c.job_name,
+    daily_test_rollup.c.test_pk,
+    sqlite_where=daily_test_rollup.c.failures > 0,
+    postgresql_where=daily_test_rollup.c.failures > 0,
+)
+
+daily_job_rollup = Table(
+    "daily_job_rollup",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("job_name", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    Column("pipeline", Text, nullable=False),
+    *(
+        Column(name, Integer, nullable=False)
+        for name in ("builds", "successes", "failures", "infra_failures", "known_failures", "duration_count")
+    ),
+    Column("duration_sum_s", Float, nullable=False),
+    PrimaryKeyConstraint("day", "job_name", "branch", "pipeline"),
 )

@@ -33,6 +33,7 @@ from gatewatch.store.artifacts import BenchmarkRepository, LogRepository
 from gatewatch.store.blobs import BlobStore
 from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
+from gatewatch.store.health import HealthRepository
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
 from gatewatch.store.triage import TriageRepository
@@ -53,6 +54,7 @@ class UnitOfWork:
     benchmarks: BenchmarkRepository
     stats: StatsRepository
     triage: TriageRepository
+    health: HealthRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -65,6 +67,7 @@ class UnitOfWork:
             benchmarks=BenchmarkRepository(connection),
             stats=StatsRepository(connection),
             triage=TriageRepository(connection),
+            health=HealthRepository(connection),
         )
 
 

@@ -1,0 +1,293 @@
+"""Health queries: rollups of a window, builds as job observations, raw rows of a few tests.
+
+Window-wide questions are answered in SQL over the rollup tables (``SUM ... GROUP BY``), so
+only the few tests that failed in the window reach Python; raw rows are read only for those
+(evidence needs runs grouped by code) or for one test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import ColumnElement
+
+from gatewatch.analyse.health import ObservationColumns
+from gatewatch.domain.builds import BuildResult
+from gatewatch.domain.health import BuildVerdict, DailyJobRollup, DailyTestRollup, JobObservation
+from gatewatch.store import schema as t
+from gatewatch.store.convert import clean_text
+from gatewatch.store.health_rows import (
+    NO_DAY,
+    ObsRow,
+    compute_row_columns,
+    daily_test_rollup_from_row,
+    job_rollup_from_row,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthQuery:
+    """Which history a health question is about: days [since, until), branch, pipeline, job."""
+
+    since: date | None = None
+    until: date | None = None
+    branch: str | None = None
+    pipeline: str | None = None
+    job: str | None = None
+
+
+NOT_COUNTED = ("SKIPPED", "ABORTED", "CANCELED", "RETRY", "MERGE_CONFLICT")  # see analyse.health.jobs
+
+
+def midnight(day: date) -> datetime:
+    """The UTC start of ``day``."""
+    return datetime.combine(day, time(), UTC)
+
+
+def pk_in(conn: Connection, column: Any, pks: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN pks`` as ONE bound parameter (a PostgreSQL array, a JSON list on SQLite)."""
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, list(pks), type_=postgresql.ARRAY(BigInteger))
+        return column == any_(array)  # type: ignore[no-any-return]
+    values: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(list(pks))))
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+def _rollup_where(table: Table, q: HealthQuery) -> list[ColumnElement[bool]]:
+    c = table.c
+    where = []
+    if q.since is not None:
+        where.append(c.day >= q.since)
+    if q.until is not None:
+        where.append(c.day < q.until)
+    if q.since is not None or q.until is not None:
+        where.append(c.day != NO_DAY)
+    for name, value in (("branch", q.branch), ("pipeline", q.pipeline), ("job_name", q.job)):
+        if value is not None:
+            where.append(c[name] == value)
+    return where
+
+
+def _build_where(q: HealthQuery) -> list[ColumnElement[bool]]:
+    b = t.build.c
+    where: list[ColumnElement[bool]] = []
+    if q.since is not None:
+        where.append(b.start_time >= midnight(q.since))
+    if q.until is not None:
+        where.append(b.start_time < midnight(q.until))
+    if q.branch is not None:
+        where.append(b.branch == q.branch)
+    if q.pipeline is not None:
+        where.append(b.pipeline_id.in_(select(t.pipeline.c.id).where(t.pipeline.c.name == q.pipeline)))
+    if q.job is not None:
+        where.append(b.job_name == q.job)
+    return where
+
+
+def job_observation(row: Any, verdicts: dict[str, str]) -> JobObservation:
+    """A build row as a ``JobObservation`` with its triage verdict."""
+    kind = verdicts.get(row.uuid)
+    return JobObservation(
+        build_uuid=row.uuid,
+        job_name=row.job_name,
+        result=BuildResult(row.result),
+        voting=bool(row.voting),
+        project=row.project or "",
+        branch=row.branch,
+        pipeline=row.pipeline or "",
+        change=row.change_number,
+        patchset=row.patchset_number,
+        commit_sha=row.commit_sha,
+        started_at=row.start_time,
+        duration_s=row.duration_s,
+        verdict=BuildVerdict(kind) if kind else None,
+    )
+
+
+class HealthQueries:
+    """Read side of the health repository."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def verdict_kinds(self, build_uuids: Any) -> dict[str, str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @staticmethod
+    def raw_query(slice_: tuple[str, str, str] | None = None) -> Select[Any]:
+        """Stored attempts as ``ObsRow`` columns, optionally of one (job, branch, pipeline)."""
+        tr, b, p = t.test_result.c, t.build.c, t.pipeline.c
+        job, branch, pipeline = (func.coalesce(col, "") for col in (b.job_name, b.branch, p.name))
+        query = (
+            select(tr.test_pk, tr.run_id, tr.outcome, tr.timestamp, tr.duration_s, func.coalesce(b.uuid, ""))
+            .add_columns(
+                job, branch, pipeline, b.change_number, b.patchset_number, func.coalesce(b.commit_sha, "")
+            )
+            .select_from(t.test_result)
+            .join(t.run, t.run.c.id == tr.run_id)
+            .outerjoin(t.build, b.id == t.run.c.build_id)
+            .outerjoin(t.pipeline, p.id == b.pipeline_id)
+        )
+        if slice_ is not None:
+            query = query.where(job == slice_[0], branch == slice_[1], pipeline == slice_[2])
+        return query
+
+    def job_observations(
+        self, *, where: ColumnElement[bool] | None = None, query: HealthQuery | None = None
+    ) -> list[JobObservation]:
+        """Builds as job observations (with their verdicts), oldest first."""
+        b = t.build.c
+        stmt = (
+            select(b.uuid, b.job_name, b.result, b.voting, b.branch, b.change_number, b.patchset_number)
+            .add_columns(b.commit_sha, b.start_time, b.duration_s)
+            .add_columns(t.pipeline.c.name.label("pipeline"), t.project.c.name.label("project"))
+            .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
+            .outerjoin(t.project, t.project.c.id == b.project_id)
+            .order_by(b.start_time, b.id)
+        )
+        if where is not None:
+            stmt = stmt.where(where)
+        if query is not None:
+            stmt = stmt.where(*_build_where(query))
+        rows = list(self._conn.execute(stmt))
+        verdicts = self.verdict_kinds([r.uuid for r in rows])
+        return [job_observation(r, verdicts) for r in rows]
+
+    def job_code_summary(self, query: HealthQuery) -> dict[str, tuple[bool, int, int, int]]:
+        """Per job, aggregated in SQL over (job, code) groups of counted builds:
+        (voting, builds on correct code, failures among them, codes that both passed and failed).
+
+        A code (``c:CHANGE,PS``, else ``sha:COMMIT``, else the build) is correct when it passed
+        the job in some build (docs/health.md); a same-code flake is a code with a success and
+        a failure that is not NODE_FAILURE (TODO(#3): and not a triage ``infra`` verdict).
+        """
+        b = t.build.c
+        no_change = or_(b.change_number.is_(None), b.patchset_number.is_(None))
+        sha = case((no_change, b.commit_sha), else_="")
+        lone = case((and_(no_change, b.commit_sha == ""), b.id), else_=0)  # a code of its own
+        code = (b.change_number, b.patchset_number, sha, lone)
+        ok = case((b.result == "SUCCESS", 1), else_=0)
+        real = case((b.result.not_in(["SUCCESS", "NODE_FAILURE"]), 1), else_=0)
+        groups = (
+            select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
+            .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
+            .select_from(t.build)
+            .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
+            .group_by(b.job_name, *code)
+            .subquery()
+        )
+        g = groups.c
+        correct = g.ok > 0
+        stmt = select(
+            g.job_name,
+            func.min(g.voting),
+            func.sum(case((correct, g.n), else_=0)),
+            func.sum(case((correct, g.n - g.ok), else_=0)),
+            func.sum(case((and_(correct, g.real > 0, g.lone == 0), 1), else_=0)),
+        ).group_by(g.job_name)
+        return {
+            row[0]: (bool(row[1]), int(row[2] or 0), int(row[3] or 0), int(row[4] or 0))
+            for row in self._conn.execute(stmt)
+        }
+
+    def latest_day(self) -> date | None:
+        """The newest day any build or test result was rolled up on."""
+        c = t.daily_job_rollup.c
+        day = self._conn.execute(select(func.max(c.day)).where(c.day != NO_DAY)).scalar()
+        if day is None:
+            c = t.daily_test_rollup.c
+            day = self._conn.execute(select(func.max(c.day)).where(c.day != NO_DAY)).scalar()
+        return day if isinstance(day, date) else None
+
+    def job_rollups(self, query: HealthQuery) -> list[DailyJobRollup]:
+        table = t.daily_job_rollup
+        stmt = select(table).where(*_rollup_where(table, query)).order_by(table.c.day, table.c.job_name)
+        return [job_rollup_from_row(row._mapping) for row in self._conn.execute(stmt)]
+
+    def test_pk(self, test_id: str) -> int | None:
+        key = hashlib.sha256(clean_text(test_id).encode("utf-8")).hexdigest()
+        pk = self._conn.execute(select(t.test.c.id).where(t.test.c.test_key == key)).scalar()
+        return None if pk is None else int(pk)
+
+    def test_ids(self, test_pks: list[int]) -> dict[int, str]:
+        stmt = select(t.test.c.id, t.test.c.test_id).where(pk_in(self._conn, t.test.c.id, test_pks))
+        return {int(pk): tid for pk, tid in self._conn.execute(stmt)}
+
+    def test_totals(self, query: HealthQuery) -> tuple[int, int, int]:
+        """(tests, attempts, failures) in the selected rollups, summed in SQL."""
+        c = t.daily_test_rollup.c
+        stmt = select(func.count(func.distinct(c.test_pk)), func.sum(c.attempts), func.sum(c.failures))
+        row = self._conn.execute(stmt.where(*_rollup_where(t.daily_test_rollup, query))).one()
+        return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+    def failing_test_pks(self, query: HealthQuery) -> list[int]:
+        """Tests with at least one (non-infra) failure in the selection: SUM ... GROUP BY in SQL."""
+        c = t.daily_test_rollup.c
+        stmt = (
+            select(c.test_pk)
+            .where(*_rollup_where(t.daily_test_rollup, query))
+            .group_by(c.test_pk)
+            .having(func.sum(c.failures) > 0)
+        )
+        return sorted(int(pk) for pk in self._conn.execute(stmt).scalars())
+
+    def failing_tests_by_job(self, query: HealthQuery) -> dict[str, list[int]]:
+        """Tests with a (non-infra) failure in the selection, per job (a partial index serves it)."""
+        c = t.daily_test_rollup.c
+        stmt = (
+            select(c.job_name, c.test_pk)
+            .where(c.failures > 0, *_rollup_where(t.daily_test_rollup, query))
+            .distinct()
+        )
+        found: dict[str, list[int]] = {}
+        for job, pk in self._conn.execute(stmt):
+            found.setdefault(job, []).append(int(pk))
+        return {job: sorted(pks) for job, pks in found.items()}
+
+    def test_rollups(self, query: HealthQuery, test_pks: list[int]) -> list[DailyTestRollup]:
+        """Rollups of the given tests (real test ids), by test and day."""
+        ids = self.test_ids(test_pks)
+        c = t.daily_test_rollup.c
+        stmt = select(t.daily_test_rollup).where(*_rollup_where(t.daily_test_rollup, query))
+        stmt = stmt.where(pk_in(self._conn, c.test_pk, test_pks)).order_by(c.test_pk, c.day)
+        return [
+            daily_test_rollup_from_row(row._mapping, ids[row.test_pk]) for row in self._conn.execute(stmt)
+        ]
+
+    def test_columns(self, query: HealthQuery, test_pks: list[int]) -> ObservationColumns:
+        """Raw attempts of the given tests in the selection, as columns with real test ids."""
+        tr = t.test_result.c
+        stmt = self.raw_query().where(pk_in(self._conn, tr.test_pk, test_pks))
+        if query.since is not None:
+            stmt = stmt.where(tr.timestamp >= midnight(query.since))
+        if query.until is not None:
+            stmt = stmt.where(tr.timestamp < midnight(query.until))
+        for col, value in ((t.build.c.branch, query.branch), (t.pipeline.c.name, query.pipeline)):
+            if value is not None:
+                stmt = stmt.where(col == value)
+        if query.job is not None:
+            stmt = stmt.where(t.build.c.job_name == query.job)
+        obs = [ObsRow(*row) for row in self._conn.execute(stmt.order_by(tr.id))]
+        cols = compute_row_columns(obs, self.verdict_kinds({o.build_uuid for o in obs}))
+        ids = self.test_ids([int(pk) for pk in cols.test_ids])
+        return replace(cols, test_ids=tuple(ids[int(pk)] for pk in cols.test_ids))

@@ -1,0 +1,180 @@
+"""Health on the small seeded demo, end to end (generate -> ingest -> rollups -> services/CLI).
+
+What the small history can and cannot show: each planted flaky test runs only 4-23 times in
+two days, so most planted tests with rates of 0.5-10 % never fail there; no method can call
+them flaky. The checks are therefore: every planted flaky test that *did* fail (evidence
+exists) is found (recall 1 on the detectable ones); every test called flaky was planted as
+unstable (a flaky test, a known race bug, the regression, or the test an uncategorized planted
+failure broke) -- no stable test is called flaky; the Wilson intervals of the planted tests
+cover their planted per-attempt rates except at most one (8 tests at 95 % each: two misses or
+more has probability < 6 %); the always-failing non-voting job is broken, not flaky; and the
+rollups kept by ingest equal a rebuild from raw rows. The default-size demo check (recall and
+precision >= 0.95 at rates >= 1 %) is run by bench/health.py --check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from gatewatch.cli.main import cli
+from gatewatch.demo import DemoOptions, DemoTruth, load_truth
+from gatewatch.domain.health import HealthStatus
+from gatewatch.domain.results import Outcome
+from gatewatch.services.demo import run_demo
+from gatewatch.services.health import (
+    Selection,
+    load_flaky_tests,
+    load_job_health,
+    load_jobs_health,
+    load_jobs_overview,
+    load_test_report,
+    render_health_summary,
+    resolve_query,
+)
+from gatewatch.store import Store, open_store
+from gatewatch.store import schema as t
+
+Demo = tuple[Store, DemoTruth, Path]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    home = tmp_path_factory.mktemp("health-demo")
+    store = open_store(f"sqlite:///{home / 'gatewatch.db'}", blob_dir=home / "blobs")
+    report = run_demo(store, data_dir=home / "demo-data", options=DemoOptions(seed=42, small=True))
+    yield store, load_truth(report.truth_path), home
+    store.close()
+
+
+def _unstable(store: Store, truth: DemoTruth) -> set[str]:
+    """Tests planted to fail: flaky tests, race bugs, the regression, uncategorized failures."""
+    unstable = {f.test_id for f in truth.flaky_tests} | {b.test_id for b in truth.bugs}
+    unstable.add(truth.regression.test_id)
+    with store.unit_of_work(readonly=True) as uow:
+        for builds in truth.uncategorized.values():
+            for uuid in builds:
+                for run in uow.runs.get_for_build(uuid):
+                    unstable |= {r.test_id for r in run.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    return unstable
+
+
+def test_planted_flaky_tests_that_failed_are_found_and_nothing_stable_is(demo: Demo) -> None:
+    store, truth, _ = demo
+    reported = load_flaky_tests(store, resolve_query(store, Selection()))
+    called_flaky = {h.test_id for h in reported if h.status == HealthStatus.FLAKY}
+    detectable = {f.test_id for f in truth.flaky_tests if f.rate >= 0.01 and f.failed_attempts >= 1}
+    assert detectable, "the seeded small demo plants at least one flaky test that fails"
+    assert detectable <= called_flaky
+    assert called_flaky <= _unstable(store, truth)
+    for h in reported:
+        assert h.job_name, "flaky verdicts are per job"
+        if h.status == HealthStatus.FLAKY:
+            assert h.evidence, f"{h.test_id} is called flaky without evidence"
+
+
+def test_intervals_cover_the_planted_rates(demo: Demo) -> None:
+    store, truth, _ = demo
+    misses = []
+    for planted in truth.flaky_tests:
+        query = resolve_query(store, Selection(job=planted.job_name))
+        h = load_test_report(store, planted.test_id, query).health
+        assert h.attempts >= planted.attempts > 0
+        lo, hi = h.failure_interval
+        if not lo <= planted.rate <= hi:
+            misses.append((planted.test_id, planted.rate, h.failures, h.attempts))
+    assert len(misses) <= 1, misses
+
+
+def test_the_always_failing_nonvoting_job_is_broken_not_flaky(demo: Demo) -> None:
+    store, truth, _ = demo
+    query = resolve_query(store, Selection())
+    for name, builds in truth.broken_jobs.items():
+        job = load_job_health(store, name, query)
+        assert not job.voting
+        assert job.status == HealthStatus.BROKEN
+        assert job.builds == len(builds)
+        assert job.evidence == ()
+
+
+ORDER_DEPENDENT = {"flips", "first_failed", "last_failed"}
+
+
+def _rows(store: Store) -> list[list[tuple[Any, ...]]]:
+    """Rollup rows without the fields that depend on ingest order within a day.
+
+    The demo ingests a day's builds in directory order, not time order; ingest then counts
+    each run as if it came last (docs/health.md), a rebuild orders runs by time.
+    """
+    with store.unit_of_work(readonly=True) as uow:
+        conn = uow.health._conn
+        out = []
+        for tbl in (t.daily_test_rollup, t.daily_job_rollup):
+            cols = [c for c in tbl.c if c.name not in ORDER_DEPENDENT]
+            rows = conn.execute(select(*cols))
+            out.append(sorted(tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows))
+        return out
+
+
+def test_ingest_rollups_equal_a_rebuild_and_the_summary_names_the_broken_job(demo: Demo) -> None:
+    store, truth, home = demo
+    before = _rows(store)
+    result = CliRunner().invoke(cli, ["--home", str(home), "health", "rebuild", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["test_rollups"] == len(before[0])
+    after = _rows(store)
+    assert after == before
+    summary = "\n".join(render_health_summary(store))
+    for name in truth.broken_jobs:
+        assert f"job {name}: broken" in summary
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "needle"),
+    [
+        (["health", "--json", "--days", "2"], 0, '"jobs"'),
+        (["health", "job", "nimbus-grenade-nv", "--json"], 0, '"broken"'),
+        (["health", "job", "no-such-job"], 3, "no build of job"),
+        (["health", "test", "no.such.test"], 3, "unknown test"),
+        (["health", "--days", "0"], 2, "--days"),
+        (["flaky", "--json", "--pipeline", "check"], 0, '"tests"'),
+        (["flaky", "--quarantine-json"], 0, "gatewatch.quarantine/1"),
+        (["flaky", "--exclude-list", "pytest"], 0, "--deselect="),
+        (["flaky", "--exclude-list", "stestr", "--since", "2026-10-01"], 0, "(?:"),
+    ],
+)
+def test_cli(demo: Demo, args: list[str], exit_code: int, needle: str) -> None:
+    _, _, home = demo
+    result = CliRunner().invoke(cli, ["--home", str(home), *args])
+    assert result.exit_code == exit_code, result.output
+    assert needle in result.output
+
+
+def test_fast_jobs_overview_equals_the_raw_computation(demo: Demo) -> None:
+    store, _, _ = demo
+    for selection in (Selection(), Selection(days=1), Selection(pipeline="gate")):
+        query = resolve_query(store, selection)
+        raw = [replace(j, daily=(), evidence=()) for j in load_jobs_health(store, query)]
+        assert list(load_jobs_overview(store, query)) == raw
+
+
+def test_a_test_failing_only_in_the_broken_job_is_not_called_flaky(demo: Demo) -> None:
+    store, truth, _ = demo
+    query = resolve_query(store, Selection())
+    failing: set[str] = set()
+    with store.unit_of_work(readonly=True) as uow:
+        for builds in truth.broken_jobs.values():
+            for run in uow.runs.get_for_build(builds[0]):
+                failing |= {r.test_id for r in run.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
+    assert failing
+    for test_id in failing - _unstable(store, truth):
+        report = load_test_report(store, test_id, query)
+        assert report.health.status == HealthStatus.BROKEN
+        assert {j.status for j in report.by_job} >= {HealthStatus.BROKEN}

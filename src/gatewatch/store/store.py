@@ -33,6 +33,7 @@ from gatewatch.store.artifacts import BenchmarkRepository, LogRepository
 from gatewatch.store.blobs import BlobStore
 from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
+from gatewatch.store.gate import GateRepository
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
 
@@ -51,6 +52,7 @@ class UnitOfWork:
     logs: LogRepository
     benchmarks: BenchmarkRepository
     stats: StatsRepository
+    gate: GateRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -62,6 +64,7 @@ class UnitOfWork:
             logs=LogRepository(connection),
             benchmarks=BenchmarkRepository(connection),
             stats=StatsRepository(connection),
+            gate=GateRepository(connection),
         )
 
 

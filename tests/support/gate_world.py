@@ -2,9 +2,9 @@
 
 ``check`` fails on any state holding a change marked BAD; ``flaky`` fails at
 random with a seeded rate (the seed is the build's, so a run is reproducible);
-``check`` touches ``$HOME/gate-marks/check-<build id>`` when that directory exists
-and waits while ``$HOME/gate-hold`` exists, so a test can wait for a running job
-(a marker, not a sleep) and hold it.
+When the named pipe ``$HOME/gate-fifo`` exists, ``check`` writes its build id to
+it and blocks until someone reads: a test waits for a running job by reading
+the pipe (no sleep) and holds every other job in flight meanwhile.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ jobs:
   - name: flaky
     command: [./flaky.sh]
     timeout_s: 30
-    env: {FLAKY_RATE: "0.25"}
+    env: {FLAKY_RATE: "@RATE@"}
 """
 CHECK = """\
 #!/bin/sh
-if [ -d "$HOME/gate-marks" ]; then : > "$HOME/gate-marks/check-$GATEWATCH_BUILD_ID"; fi
-while [ -e "$HOME/gate-hold" ]; do sleep 0.05; done
+if [ -p "$HOME/gate-fifo" ]; then echo "$GATEWATCH_BUILD_ID" > "$HOME/gate-fifo"; fi
 if grep -q BAD MARKER-* 2>/dev/null; then echo "bad change in this state"; exit 1; fi
 echo "all good"
 """
@@ -36,8 +35,13 @@ exec awk -v seed="$GATEWATCH_BUILD_SEED" -v rate="$FLAKY_RATE" 'BEGIN { srand(se
 """
 
 
-def make_project(tmp: Path) -> Upstream:
-    return Upstream(tmp, {".gatewatch.yaml": JOBS, "check.sh": CHECK, "flaky.sh": FLAKY})
+FIXED_DATES = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+"""Set these (monkeypatch.setenv) before make_project: the same commits, hence the same job seeds, every run."""
+
+
+def make_project(tmp: Path, *, flaky_rate: float = 0.2) -> Upstream:
+    jobs = JOBS.replace("@RATE@", str(flaky_rate))
+    return Upstream(tmp, {".gatewatch.yaml": jobs, "check.sh": CHECK, "flaky.sh": FLAKY})
 
 
 def add_change(project: Upstream, name: str, *, bad: bool = False) -> str:

@@ -311,18 +311,11 @@ class GateLoop:
             self._events.append((BuildCompleted(build_id=action.build_id, success=False), None))
             return
         runner_id = self._runner_id(action.build_id)
-        context = BuildContext(
-            project=record.project,
-            branch=record.branch,
-            ref=record.ref,
-            newrev=prepared.commit_sha,
-            buildset_uuid=f"{self.session}-{action.item_id}-{action.buildset}",
-            seed=zlib.crc32(f"{action.item_id}/{action.build_id}".encode()),
-        )
         tested = TestedBuild(
             item_id=action.item_id,
             buildset=action.buildset,
             build_id=action.build_id,
+            job=action.job,
             repo=record.repo,
             branch=record.branch,
             commit_sha=prepared.commit_sha,
@@ -330,7 +323,16 @@ class GateLoop:
             started_at=self.clock(),
         )
         with self.store.unit_of_work() as uow:
+            run = uow.gate.runs_of(prepared.commit_sha, action.job)
             uow.gate.record_tested(tested)
+        context = BuildContext(
+            project=record.project,
+            branch=record.branch,
+            ref=record.ref,
+            newrev=prepared.commit_sha,
+            buildset_uuid=f"{self.session}-{action.item_id}-{action.buildset}",
+            seed=_seed(prepared.commit_sha, action.job, run),
+        )
         self.runner.start(runner_id, job, prepared.worktree, context=context)
         self._events.append((BuildStarted(build_id=action.build_id), None))
 
@@ -420,6 +422,11 @@ class GateLoop:
             repo, prepared = self._prepared.pop(key)
             if isinstance(prepared, PreparedState):
                 self._workspace(repo).remove_state(prepared.key)
+
+
+def _seed(commit_sha: str, job: str, run: int) -> int:
+    """The build's seed (GATEWATCH_BUILD_SEED): fixed by what is tested and how often, not by timing."""
+    return zlib.crc32(f"{commit_sha}/{job}/{run}".encode())
 
 
 def _expected_base(prepared: PreparedState, own: int) -> str:

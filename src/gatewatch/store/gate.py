@@ -54,6 +54,7 @@ class TestedBuild:
     item_id: str
     buildset: int
     build_id: str
+    job: str
     repo: str
     branch: str
     commit_sha: str
@@ -157,6 +158,7 @@ class GateRepository:
                 item_id=tested.item_id,
                 buildset=tested.buildset,
                 build_id=tested.build_id,
+                job=tested.job,
                 repo=tested.repo,
                 branch=tested.branch,
                 commit_sha=tested.commit_sha,
@@ -176,6 +178,7 @@ class GateRepository:
                 item_id=r.item_id,
                 buildset=int(r.buildset),
                 build_id=r.build_id,
+                job=r.job,
                 repo=r.repo,
                 branch=r.branch,
                 commit_sha=r.commit_sha,
@@ -184,6 +187,12 @@ class GateRepository:
             )
             for r in self._conn.execute(query)
         ]
+
+    def runs_of(self, commit_sha: str, job: str) -> int:
+        """How many builds of ``job`` were started on ``commit_sha`` (seeds the next one's run)."""
+        table = t.gate_tested
+        query = select(func.count()).where(table.c.commit_sha == commit_sha, table.c.job == job)
+        return int(self._conn.execute(query).scalar_one())
 
     # -- journal --------------------------------------------------------------------------------
 

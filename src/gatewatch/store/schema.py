@@ -296,12 +296,14 @@ gate_tested = Table(
     Column("item_id", Text, nullable=False),
     Column("buildset", BigInteger, nullable=False),
     Column("build_id", Text, nullable=False),
+    Column("job", Text, nullable=False),
     Column("repo", Text, nullable=False),
     Column("branch", Text, nullable=False),
     Column("commit_sha", Text, nullable=False),
     Column("expected_base", Text, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Index(None, "item_id", "buildset"),
+    Index(None, "commit_sha", "job"),
 )
 
 gate_event = Table(

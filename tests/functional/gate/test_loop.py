@@ -16,7 +16,7 @@ from gatewatch.domain.gate import GATEWATCH_DEFAULTS
 from gatewatch.gate.loop import GateLoop, LoopOptions
 from gatewatch.services import gate as gate_service
 from gatewatch.store import Store, open_store
-from support.gate_world import add_change, landed_changes, make_project
+from support.gate_world import FIXED_DATES, add_change, landed_changes, make_project
 from support.gitrepo import Upstream, git
 
 
@@ -28,7 +28,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Upstream:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Upstream:
+    for name, value in FIXED_DATES.items():
+        monkeypatch.setenv(name, value)
     return make_project(tmp_path)
 
 
@@ -54,28 +56,27 @@ def test_ten_change_queue_with_a_flaky_job_lands_exactly_the_good_changes(
     for name in names:
         _enqueue(store, project, name, bad=name in bad)
     with GateLoop(
-        store, root=tmp_path / "gate", gate_options=GATEWATCH_DEFAULTS, options=LoopOptions(nodes=2)
+        store, root=tmp_path / "gate", gate_options=GATEWATCH_DEFAULTS, options=LoopOptions(nodes=1)
     ) as loop:
         loop.recover()
         loop.run_until_idle()
         assert loop.state.queues[0].items == ()
 
     good = [n for n in names if n not in bad]
-    landed = landed_changes(project, len(good))
-    assert [name for name, _ in landed] == good
+    landed = landed_changes(project, len(good) + 1)[1:]  # after the initial import
+    assert sorted(name for name, _ in landed) == good  # a requeued change lands later
     tested = _tested_commits(store)
     assert all(sha in tested for _, sha in landed), "each change landed at a commit that was tested"
     files = project.files_at(project.sha())
     assert not any(f"{name}.txt" in files for name in bad)
-    with store.unit_of_work(readonly=True) as uow:
-        reports = [body for _, kind, body in uow.gate.events(limit=1000) if kind == "Report"]
-        builds = uow.stats.counts()["builds"] if hasattr(uow.stats, "counts") else None
+    reports = _reports(store)
     assert {r["change_ids"][0] for r in reports if r["result"] == "MERGED"} == set(good)
-    assert (
-        any(r["result"] == "REQUEUED" for r in reports)
-        or any(r["result"] == "FAILED" and r["change_ids"][0] not in bad for r in reports) is False
-    )
-    del builds
+    assert any(r["result"] == "REQUEUED" for r in reports), "the seeds make the flaky job fail"
+
+
+def _reports(store: Store) -> list[dict[str, object]]:
+    with store.unit_of_work(readonly=True) as uow:
+        return [body for _, kind, body in uow.gate.events(limit=10_000) if kind == "Report"]
 
 
 def test_unmergeable_change_fails_and_the_rest_lands(tmp_path: Path, store: Store, project: Upstream) -> None:

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Text(), nullable=False),
         sa.Column("buildset", sa.BigInteger(), nullable=False),
         sa.Column("build_id", sa.Text(), nullable=False),
+        sa.Column("job", sa.Text(), nullable=False),
         sa.Column("repo", sa.Text(), nullable=False),
         sa.Column("branch", sa.Text(), nullable=False),
         sa.Column("commit_sha", sa.Text(), nullable=False),
@@ -68,6 +69,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_gate_tested_item_id_buildset"), "gate_tested", ["item_id", "buildset"], unique=False
     )
+    op.create_index(op.f("ix_gate_tested_commit_sha_job"), "gate_tested", ["commit_sha", "job"], unique=False)
     op.create_table(
         "gate_event",
         _id(),
@@ -81,6 +83,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("gate_event")
+    op.drop_index(op.f("ix_gate_tested_commit_sha_job"), table_name="gate_tested")
     op.drop_index(op.f("ix_gate_tested_item_id_buildset"), table_name="gate_tested")
     op.drop_table("gate_tested")
     op.drop_index(op.f("ix_gate_command_done_at"), table_name="gate_command")

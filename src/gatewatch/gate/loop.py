@@ -134,6 +134,7 @@ class GateLoop:
         self._workspaces: dict[str, GitWorkspace] = {}
         self._prepared: dict[tuple[str, int], tuple[str, PreparedState | MergeConflict]] = {}
         self._idle = threading.Event()
+        self._key_of: dict[str, tuple[str, int]] = {}  # runner build id -> the buildset it tests
         self._events: deque[tuple[Event, int | None]] = deque()
         with store.unit_of_work() as uow:
             self.generation, text = uow.gate.load_state(self.options.name)
@@ -333,6 +334,7 @@ class GateLoop:
             buildset_uuid=f"{self.session}-{action.item_id}-{action.buildset}",
             seed=_seed(prepared.commit_sha, action.job, run),
         )
+        self._key_of[runner_id] = (action.item_id, action.buildset)
         self.runner.start(runner_id, job, prepared.worktree, context=context)
         self._events.append((BuildStarted(build_id=action.build_id), None))
 
@@ -416,8 +418,9 @@ class GateLoop:
     def _prune(self) -> None:
         """Drop the worktrees of buildsets the state no longer holds, once no build uses them."""
         current = {(it.item_id, it.buildset) for q in self.state.queues for it in q.items}
-        if self.runner.active():
-            return
+        active = set(self.runner.active())
+        current |= {key for runner_id, key in self._key_of.items() if runner_id in active}
+        self._key_of = {r: k for r, k in self._key_of.items() if r in active}
         for key in [k for k in self._prepared if k not in current]:
             repo, prepared = self._prepared.pop(key)
             if isinstance(prepared, PreparedState):

@@ -180,16 +180,21 @@ def run(app: AppContext, once: bool, until_idle: bool, nodes: int, mode: str, st
     """
     options = LoopOptions(nodes=nodes, mode="merge" if mode == "merge" else "cherry-pick")
     stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     root = app.settings.home / "gate"
-    with GateLoop(app.store, root=root, gate_options=service.gate_options(strategy), options=options) as loop:
-        loop.recover()
-        if until_idle:
-            loop.run_until_idle()
-        elif once:
-            loop.run_once(wait_s=None)
-        else:
-            loop.run_forever(should_stop=lambda: bool(stopping))
+    try:
+        with GateLoop(
+            app.store, root=root, gate_options=service.gate_options(strategy), options=options
+        ) as loop:
+            loop.recover()
+            if until_idle:
+                loop.run_until_idle()
+            elif once:
+                loop.run_once(wait_s=None)
+            else:
+                loop.run_forever(should_stop=lambda: bool(stopping))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(f"gate stopped at generation {loop.generation}")
 
 

@@ -366,3 +366,65 @@ daily_job_rollup = Table(
     Column("duration_sum_s", Float, nullable=False),
     PrimaryKeyConstraint("day", "job_name", "branch", "pipeline"),
 )
+
+
+# --- gate (issue #6): the merge queue's persisted state, its inbox and its tested commits ---
+
+gate_state = Table(
+    "gate_state",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+gate_change = Table(
+    "gate_change",
+    metadata,
+    Column("change_id", Text, primary_key=True),
+    Column("repo", Text, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("project", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("enqueued_at", UTCDateTime, nullable=False),
+)
+
+gate_command = Table(
+    "gate_command",
+    metadata,
+    _pk(),
+    Column("kind", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index(None, "done_at"),
+)
+
+gate_tested = Table(
+    "gate_tested",
+    metadata,
+    _pk(),
+    Column("item_id", Text, nullable=False),
+    Column("buildset", BigInteger, nullable=False),
+    Column("build_id", Text, nullable=False),
+    Column("job", Text, nullable=False),
+    Column("repo", Text, nullable=False),
+    Column("branch", Text, nullable=False),
+    Column("commit_sha", Text, nullable=False),
+    Column("expected_base", Text, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Index(None, "item_id", "buildset"),
+    Index(None, "commit_sha", "job"),
+)
+
+gate_event = Table(
+    "gate_event",
+    metadata,
+    _pk(),
+    Column("generation", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+)

@@ -33,6 +33,7 @@ from gatewatch.store.artifacts import BenchmarkRepository, LogRepository
 from gatewatch.store.blobs import BlobStore
 from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
+from gatewatch.store.gate import GateRepository
 from gatewatch.store.health import HealthRepository
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
@@ -55,6 +56,7 @@ class UnitOfWork:
     stats: StatsRepository
     triage: TriageRepository
     health: HealthRepository
+    gate: GateRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -68,6 +70,7 @@ class UnitOfWork:
             stats=StatsRepository(connection),
             triage=TriageRepository(connection),
             health=HealthRepository(connection),
+            gate=GateRepository(connection),
         )
 
 

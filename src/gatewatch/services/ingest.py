@@ -122,15 +122,20 @@ def ingest_paths(
     *,
     limits: Limits | None = None,
     on_unit: ProgressCallback | None = None,
+    bench_defaults: BenchContext | None = None,
 ) -> IngestSummary:
-    """Ingest every unit found under ``paths``; never stops on one bad input."""
+    """Ingest every unit found under ``paths``; never stops on one bad input.
+
+    ``bench_defaults`` supplies project, commit and environment to benchmark files that
+    are not inside a build directory (``gatewatch perf ingest``).
+    """
     limits = limits or Limits()
     summary = IngestSummary()
     for unit in iter_units(paths, limits=limits):
         if isinstance(unit, SourceProblem):
             summary.rejected.append(Rejection(path=unit.path, message=unit.reason))
             continue
-        summary.add(ingest_unit(store, unit, limits=limits))
+        summary.add(ingest_unit(store, unit, limits=limits, bench_defaults=bench_defaults))
         if on_unit is not None:
             on_unit(_unit_path(unit), summary)
     return summary
@@ -140,7 +145,9 @@ def _unit_path(unit: BuildUnit | FileUnit) -> str:
     return unit.root if isinstance(unit, BuildUnit) else unit.member.origin
 
 
-def ingest_unit(store: Store, unit: BuildUnit | FileUnit, *, limits: Limits) -> IngestSummary:
+def ingest_unit(
+    store: Store, unit: BuildUnit | FileUnit, *, limits: Limits, bench_defaults: BenchContext | None = None
+) -> IngestSummary:
     """Ingest one unit in one transaction; problems become rejections, not exceptions."""
     summary = IngestSummary(units=1)
     try:
@@ -153,7 +160,9 @@ def ingest_unit(store: Store, unit: BuildUnit | FileUnit, *, limits: Limits) -> 
         if uow.ingests.has(content_hash):
             summary.unchanged = 1
             return summary
-    parsed = _parse_unit(store, unit, content_hash=content_hash, limits=limits, summary=summary)
+    parsed = _parse_unit(
+        store, unit, content_hash=content_hash, limits=limits, summary=summary, bench_defaults=bench_defaults
+    )
     if parsed is None:
         return summary
     _save(store, parsed, summary)
@@ -189,6 +198,7 @@ def _parse_unit(
     content_hash: str,
     limits: Limits,
     summary: IngestSummary,
+    bench_defaults: BenchContext | None = None,
 ) -> ParsedUnit | None:
     build: Build | None = None
     if isinstance(unit, BuildUnit):
@@ -206,7 +216,7 @@ def _parse_unit(
     samples: list[BenchmarkSample] = []
     for member in members:
         try:
-            parsed = _parse_member(store, member, build, limits=limits)
+            parsed = _parse_member(store, member, build, limits=limits, bench_defaults=bench_defaults)
         except NotAResultFile as exc:
             summary.skipped.append(Rejection(path=member.origin, message=str(exc)))
             continue
@@ -232,7 +242,12 @@ def _parse_unit(
 
 
 def _parse_member(
-    store: Store, member: Member, build: Build | None, *, limits: Limits
+    store: Store,
+    member: Member,
+    build: Build | None,
+    *,
+    limits: Limits,
+    bench_defaults: BenchContext | None = None,
 ) -> Run | LogFile | list[BenchmarkSample]:
     """Parse one member: a result file becomes a Run, a log a stored blob, a benchmark file samples."""
     kind = detect_format(read_head(member, limits=limits, size=HEAD_BYTES), name=member.name)
@@ -240,7 +255,7 @@ def _parse_member(
     if parser is not None:
         return parser(read_member(member, limits=limits), source=member.origin)
     if kind is FileKind.BENCHMARK:
-        return _parse_benchmarks(read_member(member, limits=limits), member.origin, build)
+        return _parse_benchmarks(read_member(member, limits=limits), member.origin, build, bench_defaults)
     if kind is FileKind.LOG and build is not None:
         with open_stream(member, limits=limits) as stream:
             info = store.blobs.save_blob(stream)
@@ -271,10 +286,12 @@ def _strip_compression(name: str) -> str:
     return name
 
 
-def _parse_benchmarks(data: bytes, origin: str, build: Build | None) -> list[BenchmarkSample]:
-    """Benchmark samples; a build supplies project, commit, time and node label as defaults."""
+def _parse_benchmarks(
+    data: bytes, origin: str, build: Build | None, defaults: BenchContext | None = None
+) -> list[BenchmarkSample]:
+    """Benchmark samples; a build (else ``defaults``) supplies project, commit, time and node label."""
     if build is None:
-        return parse_benchmarks(data, source=origin, context=BenchContext(project=""))
+        return parse_benchmarks(data, source=origin, context=defaults or BenchContext(project=""))
     context = BenchContext(
         project=build.project,
         commit_sha=build.commit_sha,

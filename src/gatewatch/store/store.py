@@ -33,6 +33,7 @@ from gatewatch.store.artifacts import BenchmarkRepository, LogRepository
 from gatewatch.store.blobs import BlobStore
 from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
+from gatewatch.store.perf import PerfRepository
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
 
@@ -51,6 +52,7 @@ class UnitOfWork:
     logs: LogRepository
     benchmarks: BenchmarkRepository
     stats: StatsRepository
+    perf: PerfRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -62,6 +64,7 @@ class UnitOfWork:
             logs=LogRepository(connection),
             benchmarks=BenchmarkRepository(connection),
             stats=StatsRepository(connection),
+            perf=PerfRepository(connection),
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from gatewatch import __version__
-from gatewatch.cli import config_cmd, db, demo, ingest, status
+from gatewatch.cli import config_cmd, db, demo, ingest, perf, status
 from gatewatch.cli.context import AppContext
 from gatewatch.errors import GatewatchError
 
@@ -64,7 +64,7 @@ def cli(
     ctx.call_on_close(ctx.obj.close)
 
 
-for _module in (config_cmd, db, demo, ingest, status):
+for _module in (config_cmd, db, demo, ingest, perf, status):
     _module.register(cli)
 
 

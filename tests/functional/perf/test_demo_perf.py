@@ -74,6 +74,19 @@ def test_nothing_else_is_reported(analysed: tuple[Store, DemoTruth]) -> None:
         assert len(uow.benchmarks.series_keys()) == 1 + len(perf.also_stepped) + len(perf.unchanged)
 
 
+def test_outlier_runs_are_outliers_not_change_points(analysed: tuple[Store, DemoTruth]) -> None:
+    store, truth = analysed
+    perf = truth.perf
+    assert perf is not None
+    assert perf.outlier_builds, "this seeded world has a 2-3x slower run"
+    view = load_series_view(store, _key(perf.series))
+    with store.unit_of_work(readonly=True) as uow:
+        commit_of = {s.build_uuid: s.commit_sha for s in uow.benchmarks.load_series(view.key)}
+    reported = {view.series.commits[o.index] for o in view.outliers}
+    assert {commit_of[b] for b in perf.outlier_builds} <= reported
+    assert len(view.findings) == 1
+
+
 def test_the_summary_names_the_regression(analysed: tuple[Store, DemoTruth]) -> None:
     store, truth = analysed
     assert truth.perf is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ from gatewatch.domain.logs import LogFile
 from gatewatch.domain.perf import BenchmarkSample
 from gatewatch.domain.results import Run
 from gatewatch.errors import IngestError
-from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks
+from gatewatch.ingest.benchmarks import BenchContext, looks_like_benchmark, parse_benchmarks
 from gatewatch.ingest.builds import parse_build_record
 from gatewatch.ingest.detect import FileKind, detect_format
 from gatewatch.ingest.gotest import parse_gotest
@@ -250,7 +251,12 @@ def _parse_member(
     bench_defaults: BenchContext | None = None,
 ) -> Run | LogFile | list[BenchmarkSample]:
     """Parse one member: a result file becomes a Run, a log a stored blob, a benchmark file samples."""
-    kind = detect_format(read_head(member, limits=limits, size=HEAD_BYTES), name=member.name)
+    head = read_head(member, limits=limits, size=HEAD_BYTES)
+    kind = detect_format(head, name=member.name)
+    # outside a build: a benchmark CSV (looks like text), or anything `perf ingest` is given
+    loose = build is None and kind in (FileKind.LOG, FileKind.UNKNOWN)
+    if loose and (bench_defaults is not None or looks_like_benchmark(head)):
+        kind = FileKind.BENCHMARK
     parser = RESULT_PARSERS.get(kind)
     if parser is not None:
         return parser(read_member(member, limits=limits), source=member.origin)
@@ -290,16 +296,25 @@ def _parse_benchmarks(
     data: bytes, origin: str, build: Build | None, defaults: BenchContext | None = None
 ) -> list[BenchmarkSample]:
     """Benchmark samples; a build (else ``defaults``) supplies project, commit, time and node label."""
-    if build is None:
-        return parse_benchmarks(data, source=origin, context=defaults or BenchContext(project=""))
-    context = BenchContext(
-        project=build.project,
-        commit_sha=build.commit_sha,
-        timestamp=build.start_time,
-        environment=build.node_label,
-        build_uuid=build.uuid,
-    )
-    return parse_benchmarks(data, source=origin, context=context)
+    context = defaults or BenchContext(project="")
+    if build is not None:
+        context = BenchContext(
+            project=build.project,
+            commit_sha=build.commit_sha,
+            timestamp=build.start_time,
+            environment=build.node_label,
+            build_uuid=build.uuid,
+        )
+    samples = parse_benchmarks(data, source=origin, context=context)
+    bad = [s for s in samples if not all(math.isfinite(v) for v in (s.value, *s.samples))]
+    if bad:
+        raise IngestError(
+            f"{len(bad)} benchmark value(s) are not finite numbers (NaN or infinity), first: "
+            f"{bad[0].key.render()} at commit {bad[0].commit_sha or '?'} ({bad[0].value})",
+            path=origin,
+            hint="remove or fix those measurements; gatewatch stores only finite values",
+        )
+    return samples
 
 
 def _run_identity(run: Run, build: Build | None) -> Run:

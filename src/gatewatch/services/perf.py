@@ -73,7 +73,7 @@ def analyse_all(
     summary = AnalyseSummary(unchanged=len(counts) - len(todo))
     for position, key in enumerate(todo, start=1):
         try:
-            incremental = analyse_series(store, key, now=now)
+            incremental = analyse_series(store, key, now=now, fresh=force)
         except PerfError as exc:
             summary.errors.append(f"{key.render()}: {exc}")
         else:
@@ -91,11 +91,14 @@ def analyse_all(
     return summary
 
 
-def analyse_series(store: Store, key: SeriesKey, *, now: datetime) -> bool:
-    """(Re)analyse one series and save it; True when the stored state was extended incrementally."""
+def analyse_series(store: Store, key: SeriesKey, *, now: datetime, fresh: bool = False) -> bool:
+    """(Re)analyse one series (from scratch with ``fresh``) and save it.
+
+    Returns True when the stored state was extended incrementally.
+    """
     with store.unit_of_work(readonly=True) as uow:
         samples = uow.benchmarks.load_series(key)
-        previous = uow.perf.load_analysis(key)
+        previous = None if fresh else uow.perf.load_analysis(key)
     series = compute_series(samples)
     analysis, incremental = _analyse(series, previous)
     record = AnalysisRecord(

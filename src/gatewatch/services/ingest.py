@@ -306,6 +306,10 @@ def _parse_benchmarks(
             build_uuid=build.uuid,
         )
     samples = parse_benchmarks(data, source=origin, context=context)
+    if not samples and defaults is not None:
+        raise IngestError(
+            "no benchmark measurements in this file", path=origin, hint="is it the right file, or empty?"
+        )
     bad = [s for s in samples if not all(math.isfinite(v) for v in (s.value, *s.samples))]
     if bad:
         raise IngestError(

@@ -160,8 +160,9 @@ def test_bad_series_give_a_clear_error_or_no_finding(
 def test_an_empty_series_file_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "boot.csv").write_text("time,commit,latency[ms]\n")
     code, out, _ = _ingest(tmp_path, tmp_path / "boot.csv")
-    assert code in (0, 1)
+    assert code == 1
     assert out["ingest"]["benchmark_samples"] == 0
+    assert "no benchmark measurements in this file" in out["ingest"]["rejected"][0]["message"]
     assert _run(tmp_path, "perf", "noise")[1] == []
 
 

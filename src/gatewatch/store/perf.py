@@ -14,8 +14,6 @@ PostgreSQL's JSON rejects NaN) and read back as NaN.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,10 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from gatewatch.analyse.perf import Analysis, DetectorOptions
+from gatewatch.analyse.perf import Analysis
 from gatewatch.domain.perf import (
     ChangeKind,
-    ChangePoint,
     Direction,
     Outlier,
     PerfFinding,
@@ -36,9 +33,9 @@ from gatewatch.domain.perf import (
 from gatewatch.errors import NotFoundError
 from gatewatch.store import schema as t
 from gatewatch.store.convert import chunks, clean_text
+from gatewatch.store.perf_state import dump_state, json_float, load_float, load_state
 
 MATCH_DISTANCE = 2
-STATE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,14 +74,6 @@ class AnalysisRecord:
     commits: tuple[str, ...]
     analysis: Analysis
     findings: tuple[PerfFinding, ...]
-
-
-def _num(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _float(value: Any) -> float:
-    return math.nan if value is None else float(value)
 
 
 def _key_filter(table: Any, key: SeriesKey) -> list[Any]:
@@ -142,7 +131,7 @@ class PerfRepository:
             "sample_count": record.sample_count,
             "point_count": len(record.analysis.values),
             "runs_per_commit": record.runs_per_commit,
-            "state": _dump_state(record.analysis, record.commits),
+            "state": dump_state(record.analysis, record.commits),
             "analysed_at": now,
         }
         existing = self._conn.execute(select(ps.c.id).where(*_key_filter(ps, record.key))).scalar()
@@ -167,9 +156,9 @@ class PerfRepository:
                 "series_id": series_id,
                 "point_index": o.index,
                 "commit_sha": clean_text(commits[o.index]) if o.index < len(commits) else "",
-                "value": _num(o.value),
-                "expected": _num(o.expected),
-                "deviation_pct": _num(o.deviation_pct),
+                "value": json_float(o.value),
+                "expected": json_float(o.expected),
+                "deviation_pct": json_float(o.deviation_pct),
             }
             for o in outliers
         ]
@@ -248,9 +237,9 @@ class PerfRepository:
                 row.commit_sha,
                 Outlier(
                     index=row.point_index,
-                    value=_float(row.value),
-                    expected=_float(row.expected),
-                    deviation_pct=_float(row.deviation_pct),
+                    value=load_float(row.value),
+                    expected=load_float(row.expected),
+                    deviation_pct=load_float(row.deviation_pct),
                 ),
             )
             for row in self._conn.execute(query)
@@ -309,12 +298,12 @@ def _finding_values(finding: PerfFinding) -> dict[str, Any]:
         "last_good_commit": clean_text(finding.last_good_commit),
         "first_bad_commit": clean_text(finding.first_bad_commit),
         "suspect_commits": [clean_text(c) for c in finding.suspect_commits],
-        "magnitude_pct": _num(finding.magnitude_pct),
-        "p_value": _num(finding.p_value),
-        "mean_before": _num(finding.mean_before),
-        "mean_after": _num(finding.mean_after),
-        "spread_before": _num(finding.spread_before),
-        "spread_after": _num(finding.spread_after),
+        "magnitude_pct": json_float(finding.magnitude_pct),
+        "p_value": json_float(finding.p_value),
+        "mean_before": json_float(finding.mean_before),
+        "mean_after": json_float(finding.mean_after),
+        "spread_before": json_float(finding.spread_before),
+        "spread_after": json_float(finding.spread_after),
         "unit": clean_text(finding.unit),
     }
 
@@ -331,12 +320,12 @@ def _finding_from_row(row: Row[Any]) -> StoredFinding:
         last_good_commit=m["last_good_commit"],
         first_bad_commit=m["first_bad_commit"],
         suspect_commits=tuple(str(c) for c in m["suspect_commits"]),
-        magnitude_pct=_float(m["magnitude_pct"]),
-        p_value=_float(m["p_value"]),
-        mean_before=_float(m["mean_before"]),
-        mean_after=_float(m["mean_after"]),
-        spread_before=_float(m["spread_before"]),
-        spread_after=_float(m["spread_after"]),
+        magnitude_pct=load_float(m["magnitude_pct"]),
+        p_value=load_float(m["p_value"]),
+        mean_before=load_float(m["mean_before"]),
+        mean_after=load_float(m["mean_after"]),
+        spread_before=load_float(m["spread_before"]),
+        spread_after=load_float(m["spread_after"]),
         unit=m["unit"],
         status=RegressionStatus(m["status"]),
         detected_at=m["detected_at"],
@@ -344,67 +333,10 @@ def _finding_from_row(row: Row[Any]) -> StoredFinding:
     return StoredFinding(id=int(m["id"]), finding=finding, status_changed_at=m["status_changed_at"])
 
 
-# --- the analysis state as JSON ------------------------------------------------------------------
-def _dump_state(analysis: Analysis, commits: Sequence[str]) -> dict[str, Any]:
-    options = dataclasses.asdict(analysis.options)
-    options["direction"] = Direction(analysis.options.direction).value
-    return {
-        "version": STATE_VERSION,
-        "values": list(analysis.values),
-        "cleaned": list(analysis.cleaned),
-        "commits": [clean_text(c) for c in commits],
-        "noise_sd": _num(analysis.noise_sd),
-        "seed": analysis.seed,
-        "analysed_from": analysis.analysed_from,
-        "options": options,
-        "change_points": [_dump_point(p) for p in analysis.change_points],
-        "outliers": [
-            {k: _num(v) if isinstance(v, float) else v for k, v in dataclasses.asdict(o).items()}
-            for o in analysis.outliers
-        ],
-    }
-
-
-def _dump_point(point: ChangePoint) -> dict[str, Any]:
-    data = dataclasses.asdict(point)
-    data["kind"] = point.kind.value
-    return {k: _num(v) if isinstance(v, float) else v for k, v in data.items()}
-
-
-def _load_point(data: dict[str, Any]) -> ChangePoint:
-    values: dict[str, Any] = {
-        k: _float(v) if k not in _INT_FIELDS and k != "kind" else v for k, v in data.items()
-    }
-    values["kind"] = ChangeKind(data["kind"])
-    return ChangePoint(**values)
-
-
-_INT_FIELDS = frozenset({"index", "first_index", "last_index", "count_before", "count_after"})
-
-
 def _analysis_from_row(row: Row[Any]) -> StoredAnalysis:
     m = row._mapping
     state = m["state"]
-    options = dict(state["options"])
-    options["direction"] = Direction(options["direction"])
-    analysis = Analysis(
-        values=tuple(float(v) for v in state["values"]),
-        cleaned=tuple(float(v) for v in state["cleaned"]),
-        change_points=tuple(_load_point(p) for p in state["change_points"]),
-        outliers=tuple(
-            Outlier(
-                index=int(o["index"]),
-                value=_float(o["value"]),
-                expected=_float(o["expected"]),
-                deviation_pct=_float(o["deviation_pct"]),
-            )
-            for o in state["outliers"]
-        ),
-        noise_sd=_float(state["noise_sd"]),
-        options=DetectorOptions(**options),
-        seed=int(state["seed"]),
-        analysed_from=int(state["analysed_from"]),
-    )
+    analysis = load_state(state)
     return StoredAnalysis(
         series_id=int(m["id"]),
         key=SeriesKey(

@@ -88,6 +88,8 @@ def test_findings_and_outliers_are_listed_with_their_commits(store: Store) -> No
     assert abs(findings[0].finding.index - 40) <= 1
     assert findings[0].finding.first_bad_commit in findings[0].finding.suspect_commits
     assert [(commit, o.index) for commit, o in outliers] == [("c012", 12)]
+    with store.unit_of_work(readonly=True) as uow:
+        assert uow.perf.counts() == (1, 1)
 
 
 def test_status_survives_reanalysis_and_vanished_open_points_are_dropped(store: Store) -> None:

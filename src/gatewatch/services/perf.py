@@ -87,7 +87,7 @@ def analyse_all(
                 summary.regressions += 1
             else:
                 summary.improvements += 1
-        summary.outliers = sum(len(a.analysis.outliers) for a in uow.perf.all_analyses())
+        summary.outliers = uow.perf.counts()[1]
     return summary
 
 
@@ -313,13 +313,12 @@ def noise_dict(key: SeriesKey, verdict: NoiseVerdict) -> dict[str, object]:
 def render_perf_summary(store: Store) -> list[str]:
     """A few lines for the end of ``gatewatch demo``: series, open regressions, improvements."""
     with store.unit_of_work(readonly=True) as uow:
-        analyses = uow.perf.all_analyses()
+        series, outliers = uow.perf.counts()
         open_findings = uow.perf.findings(statuses=(RegressionStatus.OPEN,))
     regressions = [f for f in open_findings if f.finding.kind is ChangeKind.REGRESSION]
     improvements = len(open_findings) - len(regressions)
-    outliers = sum(len(a.analysis.outliers) for a in analyses)
     lines = [
-        f"performance: {len(analyses)} series analysed, {len(regressions)} open regression(s), "
+        f"performance: {series} series analysed, {len(regressions)} open regression(s), "
         f"{improvements} improvement(s), {outliers} outlier run(s)"
     ]
     for stored in regressions[:5]:

@@ -111,6 +111,12 @@ class PerfRepository:
             for p, b, m, e, n in self._conn.execute(query)
         }
 
+    def counts(self) -> tuple[int, int]:
+        """How many series are analysed and how many outlier runs they have."""
+        series = self._conn.execute(select(func.count()).select_from(t.perf_series)).scalar_one()
+        outliers = self._conn.execute(select(func.count()).select_from(t.perf_outlier)).scalar_one()
+        return int(series), int(outliers)
+
     def load_analysis(self, key: SeriesKey) -> StoredAnalysis | None:
         """The stored analysis of ``key``, or None if it was never analysed."""
         row = self._conn.execute(select(t.perf_series).where(*_key_filter(t.perf_series, key))).first()

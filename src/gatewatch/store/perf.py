@@ -32,6 +32,7 @@ from gatewatch.domain.perf import (
 )
 from gatewatch.errors import NotFoundError
 from gatewatch.store import schema as t
+from gatewatch.store.builds import insert_returning_id
 from gatewatch.store.convert import chunks, clean_text
 from gatewatch.store.perf_state import dump_state, json_float, load_float, load_state
 
@@ -140,16 +141,16 @@ class PerfRepository:
             "state": dump_state(record.analysis, record.commits),
             "analysed_at": now,
         }
-        existing = self._conn.execute(select(ps.c.id).where(*_key_filter(ps, record.key))).scalar()
-        if existing is None:
-            key = record.key
-            names = {"project": key.project, "benchmark": key.benchmark, "metric": key.metric}
-            names["environment"] = key.environment
-            row = {k: clean_text(v) for k, v in names.items()} | values
-            series_id = int(self._conn.execute(insert(ps).values(row).returning(ps.c.id)).scalar_one())
-        else:
-            series_id = int(existing)
+        key = record.key
+        names = {"project": key.project, "benchmark": key.benchmark, "metric": key.metric}
+        names["environment"] = key.environment
+        row = {k: clean_text(v) for k, v in names.items()} | values
+        inserted = insert_returning_id(self._conn, ps, row)  # ON CONFLICT DO NOTHING: analyses may race
+        if inserted is None:
+            series_id = int(self._conn.execute(select(ps.c.id).where(*_key_filter(ps, key))).scalar_one())
             self._conn.execute(update(ps).where(ps.c.id == series_id).values(values))
+        else:
+            series_id = inserted
         self._save_outliers(series_id, record.analysis.outliers, record.commits)
         self._reconcile(series_id, record.findings, now=now)
         return series_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -13,7 +14,9 @@ from gatewatch.cli.progress import progress_bar
 from gatewatch.config import mask_url
 from gatewatch.demo import DemoOptions
 from gatewatch.services.demo import run_demo
+from gatewatch.services.health import render_health_summary
 from gatewatch.services.ingest import IngestSummary
+from gatewatch.services.perf import render_perf_summary
 from gatewatch.services.triage import render_triage_summary
 
 
@@ -67,7 +70,7 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
             }
         )
         return
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     console.rule("[bold]Ingested")
     print_summary(report.ingest)
     console.print(f"store      {mask_url(app.settings.db_url.reveal())}")
@@ -86,6 +89,10 @@ NEXT_STEPS = (
     "gatewatch bugs                 known bugs ranked by impact, with race percentages",
     "gatewatch uncategorized        failed builds nothing explains yet",
     "gatewatch explain BUILD        the verdict for one build and the log lines behind it",
+    "gatewatch flaky                flaky and broken tests, with the runs that prove it",
+    "gatewatch health               job health: failure rates without infra noise, rechecks",
+    "gatewatch perf regressions     performance change points with their commit ranges",
+    "gatewatch gate simulate        compare gating strategies on a generated world",
     "gatewatch status               what the store holds",
     "gatewatch ingest PATH          add your own CI output (docs/ingest-layout.md)",
 )
@@ -93,7 +100,11 @@ NEXT_STEPS = (
 
 def _summaries(app: AppContext) -> list[tuple[str, list[str]]]:
     """The analyses' summaries, each a title and its lines, printed after the demo."""
-    return [("Triage", render_triage_summary(app.store))]
+    return [
+        ("Triage", render_triage_summary(app.store)),
+        ("Test health", render_health_summary(app.store)),
+        ("Performance", render_perf_summary(app.store)),
+    ]
 
 
 def register(cli: click.Group) -> None:

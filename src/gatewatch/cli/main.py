@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from gatewatch import __version__
-from gatewatch.cli import config_cmd, db, demo, gate, health, ingest, status, triage
+from gatewatch.cli import config_cmd, db, demo, gate, health, ingest, perf, status, triage
 from gatewatch.cli.context import AppContext
 from gatewatch.errors import GatewatchError
 
@@ -64,7 +64,7 @@ def cli(
     ctx.call_on_close(ctx.obj.close)
 
 
-for _module in (config_cmd, db, demo, gate, health, ingest, status, triage):
+for _module in (config_cmd, db, demo, gate, health, ingest, perf, status, triage):
     _module.register(cli)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from gatewatch.demo import DemoOptions, generate_demo
 from gatewatch.ingest.sources import Limits
 from gatewatch.ingest.sources.fingerprints import load_builtin_fingerprints, load_fingerprints
 from gatewatch.services.ingest import IngestSummary, ingest_paths
+from gatewatch.services.perf import analyse_all
 from gatewatch.services.triage import FingerprintSet, TriageSummary, make_fingerprint_set, triage_builds
 from gatewatch.store import Store
 
@@ -60,6 +62,7 @@ def run_demo(
         if on_day is not None:
             on_day(days, total)
     triage = triage_builds(store, total.build_uuids, demo_fingerprint_set())
+    analyse_all(store, now=datetime.now(UTC))
     return DemoReport(
         data_dir=data_dir, truth_path=data_dir / "truth.json", days=days, ingest=total, triage=triage
     )

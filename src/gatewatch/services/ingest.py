@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ from gatewatch.domain.logs import LogFile
 from gatewatch.domain.perf import BenchmarkSample
 from gatewatch.domain.results import Run
 from gatewatch.errors import IngestError
-from gatewatch.ingest.benchmarks import BenchContext, parse_benchmarks
+from gatewatch.ingest.benchmarks import BenchContext, looks_like_benchmark, parse_benchmarks
 from gatewatch.ingest.builds import parse_build_record
 from gatewatch.ingest.detect import FileKind, detect_format
 from gatewatch.ingest.gotest import parse_gotest
@@ -126,15 +127,20 @@ def ingest_paths(
     *,
     limits: Limits | None = None,
     on_unit: ProgressCallback | None = None,
+    bench_defaults: BenchContext | None = None,
 ) -> IngestSummary:
-    """Ingest every unit found under ``paths``; never stops on one bad input."""
+    """Ingest every unit found under ``paths``; never stops on one bad input.
+
+    ``bench_defaults`` supplies project, commit and environment to benchmark files that
+    are not inside a build directory (``gatewatch perf ingest``).
+    """
     limits = limits or Limits()
     summary = IngestSummary()
     for unit in iter_units(paths, limits=limits):
         if isinstance(unit, SourceProblem):
             summary.rejected.append(Rejection(path=unit.path, message=unit.reason))
             continue
-        summary.add(ingest_unit(store, unit, limits=limits))
+        summary.add(ingest_unit(store, unit, limits=limits, bench_defaults=bench_defaults))
         if on_unit is not None:
             on_unit(_unit_path(unit), summary)
     return summary
@@ -144,7 +150,9 @@ def _unit_path(unit: BuildUnit | FileUnit) -> str:
     return unit.root if isinstance(unit, BuildUnit) else unit.member.origin
 
 
-def ingest_unit(store: Store, unit: BuildUnit | FileUnit, *, limits: Limits) -> IngestSummary:
+def ingest_unit(
+    store: Store, unit: BuildUnit | FileUnit, *, limits: Limits, bench_defaults: BenchContext | None = None
+) -> IngestSummary:
     """Ingest one unit in one transaction; problems become rejections, not exceptions."""
     summary = IngestSummary(units=1)
     try:
@@ -157,7 +165,9 @@ def ingest_unit(store: Store, unit: BuildUnit | FileUnit, *, limits: Limits) -> 
         if uow.ingests.has(content_hash):
             summary.unchanged = 1
             return summary
-    parsed = _parse_unit(store, unit, content_hash=content_hash, limits=limits, summary=summary)
+    parsed = _parse_unit(
+        store, unit, content_hash=content_hash, limits=limits, summary=summary, bench_defaults=bench_defaults
+    )
     if parsed is None:
         return summary
     _save(store, parsed, summary)
@@ -193,6 +203,7 @@ def _parse_unit(
     content_hash: str,
     limits: Limits,
     summary: IngestSummary,
+    bench_defaults: BenchContext | None = None,
 ) -> ParsedUnit | None:
     build: Build | None = None
     if isinstance(unit, BuildUnit):
@@ -210,7 +221,7 @@ def _parse_unit(
     samples: list[BenchmarkSample] = []
     for member in members:
         try:
-            parsed = _parse_member(store, member, build, limits=limits)
+            parsed = _parse_member(store, member, build, limits=limits, bench_defaults=bench_defaults)
         except NotAResultFile as exc:
             summary.skipped.append(Rejection(path=member.origin, message=str(exc)))
             continue
@@ -236,15 +247,25 @@ def _parse_unit(
 
 
 def _parse_member(
-    store: Store, member: Member, build: Build | None, *, limits: Limits
+    store: Store,
+    member: Member,
+    build: Build | None,
+    *,
+    limits: Limits,
+    bench_defaults: BenchContext | None = None,
 ) -> Run | LogFile | list[BenchmarkSample]:
     """Parse one member: a result file becomes a Run, a log a stored blob, a benchmark file samples."""
-    kind = detect_format(read_head(member, limits=limits, size=HEAD_BYTES), name=member.name)
+    head = read_head(member, limits=limits, size=HEAD_BYTES)
+    kind = detect_format(head, name=member.name)
+    # outside a build: a benchmark CSV (looks like text), or anything `perf ingest` is given
+    loose = build is None and kind in (FileKind.LOG, FileKind.UNKNOWN)
+    if loose and (bench_defaults is not None or looks_like_benchmark(head)):
+        kind = FileKind.BENCHMARK
     parser = RESULT_PARSERS.get(kind)
     if parser is not None:
         return parser(read_member(member, limits=limits), source=member.origin)
     if kind is FileKind.BENCHMARK:
-        return _parse_benchmarks(read_member(member, limits=limits), member.origin, build)
+        return _parse_benchmarks(read_member(member, limits=limits), member.origin, build, bench_defaults)
     if kind is FileKind.LOG and build is not None:
         with open_stream(member, limits=limits) as stream:
             info = store.blobs.save_blob(stream)
@@ -275,18 +296,33 @@ def _strip_compression(name: str) -> str:
     return name
 
 
-def _parse_benchmarks(data: bytes, origin: str, build: Build | None) -> list[BenchmarkSample]:
-    """Benchmark samples; a build supplies project, commit, time and node label as defaults."""
-    if build is None:
-        return parse_benchmarks(data, source=origin, context=BenchContext(project=""))
-    context = BenchContext(
-        project=build.project,
-        commit_sha=build.commit_sha,
-        timestamp=build.start_time,
-        environment=build.node_label,
-        build_uuid=build.uuid,
-    )
-    return parse_benchmarks(data, source=origin, context=context)
+def _parse_benchmarks(
+    data: bytes, origin: str, build: Build | None, defaults: BenchContext | None = None
+) -> list[BenchmarkSample]:
+    """Benchmark samples; a build (else ``defaults``) supplies project, commit, time and node label."""
+    context = defaults or BenchContext(project="")
+    if build is not None:
+        context = BenchContext(
+            project=build.project,
+            commit_sha=build.commit_sha,
+            timestamp=build.start_time,
+            environment=build.node_label,
+            build_uuid=build.uuid,
+        )
+    samples = parse_benchmarks(data, source=origin, context=context)
+    if not samples and defaults is not None:
+        raise IngestError(
+            "no benchmark measurements in this file", path=origin, hint="is it the right file, or empty?"
+        )
+    bad = [s for s in samples if not all(math.isfinite(v) for v in (s.value, *s.samples))]
+    if bad:
+        raise IngestError(
+            f"{len(bad)} benchmark value(s) are not finite numbers (NaN or infinity), first: "
+            f"{bad[0].key.render()} at commit {bad[0].commit_sha or '?'} ({bad[0].value})",
+            path=origin,
+            hint="remove or fix those measurements; gatewatch stores only finite values",
+        )
+    return samples
 
 
 def _run_identity(run: Run, build: Build | None) -> Run:

@@ -428,3 +428,64 @@ gate_event = Table(
     Column("kind", String(32), nullable=False),
     Column("body", JSON, nullable=False),
 )
+
+
+# --- performance analysis (issue #5; migration 0005) ---------------------------------------------
+# One row per analysed series: the detector's incremental state (``state`` JSON: values,
+# cleaned values, commits, noise SD, change points, outliers) and how many stored samples it
+# covers, so ``perf analyse`` skips series without new samples. Change points and outliers
+# reference their series; a change point keeps its status (open/acknowledged/fixed) across
+# re-analyses.
+
+perf_series = Table(
+    "perf_series",
+    metadata,
+    _pk(),
+    Column("project", Text, nullable=False),
+    Column("benchmark", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("environment", Text, nullable=False, default=""),
+    Column("unit", Text, nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("sample_count", Integer, nullable=False),
+    Column("point_count", Integer, nullable=False),
+    Column("runs_per_commit", Integer, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("analysed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project", "benchmark", "metric", "environment"),
+)
+
+perf_change_point = Table(
+    "perf_change_point",
+    metadata,
+    _pk(),
+    Column("series_id", Id, ForeignKey("perf_series.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("point_index", Integer, nullable=False),
+    Column("last_good_commit", Text, nullable=False),
+    Column("first_bad_commit", Text, nullable=False),
+    Column("suspect_commits", JSON, nullable=False),
+    Column("magnitude_pct", Float, nullable=True),
+    Column("p_value", Float, nullable=True),
+    Column("mean_before", Float, nullable=True),
+    Column("mean_after", Float, nullable=True),
+    Column("spread_before", Float, nullable=True),
+    Column("spread_after", Float, nullable=True),
+    Column("unit", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detected_at", UTCDateTime, nullable=True),
+    Column("status_changed_at", UTCDateTime, nullable=True),
+    Index(None, "status", "kind"),
+)
+
+perf_outlier = Table(
+    "perf_outlier",
+    metadata,
+    _pk(),
+    Column("series_id", Id, ForeignKey("perf_series.id"), nullable=False, index=True),
+    Column("point_index", Integer, nullable=False),
+    Column("commit_sha", Text, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("expected", Float, nullable=True),
+    Column("deviation_pct", Float, nullable=True),
+)

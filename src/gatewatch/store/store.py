@@ -35,6 +35,7 @@ from gatewatch.store.builds import BuildRepository
 from gatewatch.store.engine import BEGIN_OPTION, create_store_engine
 from gatewatch.store.gate import GateRepository
 from gatewatch.store.health import HealthRepository
+from gatewatch.store.perf import PerfRepository
 from gatewatch.store.records import IngestRepository, StatsRepository
 from gatewatch.store.runs import RunRepository, TestRepository
 from gatewatch.store.triage import TriageRepository
@@ -57,6 +58,7 @@ class UnitOfWork:
     triage: TriageRepository
     health: HealthRepository
     gate: GateRepository
+    perf: PerfRepository
 
     @classmethod
     def bind(cls, connection: Connection) -> UnitOfWork:
@@ -71,6 +73,7 @@ class UnitOfWork:
             triage=TriageRepository(connection),
             health=HealthRepository(connection),
             gate=GateRepository(connection),
+            perf=PerfRepository(connection),
         )
 
 

@@ -211,14 +211,16 @@ def _passes(point: ChangePoint, opts: DetectorOptions) -> bool:
 def update_analysis(previous: Analysis, new_values: Sequence[float]) -> Analysis:
     """Extend ``previous`` with ``new_values``, reanalysing only the unconfirmed tail.
 
-    Change points with at least ``confirm_points`` points after them (in the extended
-    series) are kept as they are; detection restarts at the last of them.
+    Change points that already had at least ``confirm_points`` points after them in
+    ``previous`` are kept as they are; detection restarts at the last of them. A point
+    seen with fewer points after it is not trusted yet (its location may still move), so
+    it is found again together with the new values.
     """
     opts = previous.options
     added = _as_array(new_values)
     raw = np.concatenate((np.asarray(previous.values, dtype=np.float64), added))
-    n = raw.size
-    confirmed = [p for p in previous.change_points if n - p.index >= opts.confirm_points]
+    known = len(previous.values)
+    confirmed = [p for p in previous.change_points if known - p.index >= opts.confirm_points]
     start = confirmed[-1].index if confirmed else 0
     if start == 0:
         return compute_change_points(raw.tolist(), options=opts, seed=previous.seed)

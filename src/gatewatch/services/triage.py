@@ -89,6 +89,7 @@ class TriageSummary:
     origin: str = ""
     elapsed_s: float = 0.0
     kinds: dict[str, int] = field(default_factory=dict)
+    health_refresh: list[str] = field(default_factory=list)
 
     def count(self, kind: VerdictKind, matches: int, log_bytes: int) -> None:
         self.builds += 1
@@ -102,7 +103,7 @@ class TriageSummary:
             self.unknown += 1
 
     def as_dict(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in self.__slots__ if k != "kinds"}
+        return {k: getattr(self, k) for k in self.__slots__ if k not in ("kinds", "health_refresh")}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,11 +162,15 @@ def _tasks(store: Store, uuids: Sequence[str]) -> Iterator[ScanTask]:
 def _store(store: Store, fset: FingerprintSet, result: ScanResult, summary: TriageSummary) -> None:
     verdict = classify_build(result.build, result.matches, fset.fingerprints)
     with store.unit_of_work() as uow:
+        previous = uow.triage.verdict(result.build.uuid)
         uow.triage.save_result(
             verdict, result.matches, fingerprint_set=fset.set_hash, classified_at=datetime.now(UTC)
         )
-        # Health counts infra and known-bug failures apart: recompute what this verdict touches.
-        uow.health.refresh_builds([result.build.uuid])
+    # Health counts infra and known-bug failures apart: a build whose verdict moved into or
+    # out of those kinds is recomputed, once per pass (see _finish).
+    before = previous.kind if previous is not None else None
+    if before != verdict.kind and {before, verdict.kind} & _HEALTH_KINDS:
+        summary.health_refresh.append(result.build.uuid)
     summary.count(verdict.kind, len(result.matches), result.log_bytes)
     summary.missing_blobs += result.missing_blobs
 
@@ -178,7 +183,13 @@ def _start(store: Store, fset: FingerprintSet) -> TriageSummary:
     )
 
 
+_HEALTH_KINDS = {VerdictKind.INFRA, VerdictKind.KNOWN_BUG}
+
+
 def _finish(store: Store, fset: FingerprintSet, summary: TriageSummary, started: float) -> TriageSummary:
+    if summary.health_refresh:
+        with store.unit_of_work() as uow:
+            uow.health.refresh_builds(summary.health_refresh)
     with store.unit_of_work(readonly=True) as uow:
         summary.stale = len(uow.triage.builds_to_triage(stale_for=fset.set_hash))
         summary.kinds = uow.triage.verdict_counts()

@@ -179,7 +179,7 @@ class HealthQueries:
 
         A code (``c:CHANGE,PS``, else ``sha:COMMIT``, else the build) is correct when it passed
         the job in some build (docs/health.md); a same-code flake is a code with a success and
-        a failure that is not NODE_FAILURE (TODO(#3): and not a triage ``infra`` verdict).
+        a failure that is neither NODE_FAILURE nor triaged as ``infra``.
         """
         b = t.build.c
         no_change = or_(b.change_number.is_(None), b.patchset_number.is_(None))
@@ -187,11 +187,13 @@ class HealthQueries:
         lone = case((and_(no_change, b.commit_sha == ""), b.id), else_=0)  # a code of its own
         code = (b.change_number, b.patchset_number, sha, lone)
         ok = case((b.result == "SUCCESS", 1), else_=0)
-        real = case((b.result.not_in(["SUCCESS", "NODE_FAILURE"]), 1), else_=0)
+        v = t.triage_verdict.c
+        not_infra = or_(v.kind.is_(None), v.kind != "infra")
+        real = case((and_(b.result.not_in(["SUCCESS", "NODE_FAILURE"]), not_infra), 1), else_=0)
         groups = (
             select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
             .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
-            .select_from(t.build)
+            .select_from(t.build.outerjoin(t.triage_verdict, v.build_id == b.id))
             .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
             .group_by(b.job_name, *code)
             .subquery()

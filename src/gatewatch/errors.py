@@ -107,8 +107,8 @@ class QueryError(GatewatchError):
         return f"{text} ({self.hint})" if self.hint else text
 
 
-class FingerprintError(GatewatchError):
-    """A fingerprint file is invalid; ``path`` and ``line`` locate the problem."""
+class FileLocatedError(GatewatchError):
+    """A user-written file (fingerprint, job definition) is invalid at ``path``:``line``."""
 
     exit_code = 2
 
@@ -121,6 +121,10 @@ class FingerprintError(GatewatchError):
         where = self.path + (f":{self.line}" if self.line is not None else "")
         text = f"{where}: {self.message}" if where else self.message
         return f"{text} ({self.hint})" if self.hint else text
+
+
+class FingerprintError(FileLocatedError):
+    """A fingerprint file is invalid; ``path`` and ``line`` locate the problem."""
 
 
 class PerfError(GatewatchError):

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from gatewatch.errors import GateError
+from gatewatch.errors import FileLocatedError, GateError
 
 DEFAULT_CONFIG_NAME = ".gatewatch.yaml"
 DEFAULT_TIMEOUT_S = 3600.0
@@ -47,20 +47,8 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
-class JobConfigError(GateError):
+class JobConfigError(FileLocatedError, GateError):
     """A job definition file is missing or invalid; ``path`` and ``line`` locate the problem."""
-
-    exit_code = 2
-
-    def __init__(self, message: str, *, path: str = "", line: int | None = None, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.path = path
-        self.line = line
-
-    def __str__(self) -> str:
-        where = self.path + (f":{self.line}" if self.line is not None else "")
-        text = f"{where}: {self.message}" if where else self.message
-        return f"{text} ({self.hint})" if self.hint else text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

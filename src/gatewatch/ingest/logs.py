@@ -92,6 +92,14 @@ def iter_log_lines(
         yield LogLine(number=number, text=decode_line(raw))
 
 
+def strip_compression_suffix(name: str) -> str:
+    """``name`` without a trailing ``.gz``/``.xz``/``.zst``/``.bz2`` (the log's own name)."""
+    for suffix in _COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def log_tags(name: str) -> tuple[str, ...]:
     """The tags a log is known by: its path, base name (no compression suffix) and aliases.
 
@@ -102,11 +110,7 @@ def log_tags(name: str) -> tuple[str, ...]:
     path = name.replace("\\", "/")
     while path.startswith("./"):
         path = path[2:]
-    base = path.rsplit("/", 1)[-1]
-    for suffix in _COMPRESSION_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
+    base = strip_compression_suffix(path.rsplit("/", 1)[-1])
     tags = [path, base]
     if base in _CONSOLE_NAMES:
         tags.extend(_CONSOLE_TAGS)

@@ -27,7 +27,7 @@ from gatewatch.ingest.builds import parse_build_record
 from gatewatch.ingest.detect import FileKind, detect_format
 from gatewatch.ingest.gotest import parse_gotest
 from gatewatch.ingest.junit import parse_junit
-from gatewatch.ingest.logs import log_tags
+from gatewatch.ingest.logs import log_tags, strip_compression_suffix
 from gatewatch.ingest.sources import (
     BuildUnit,
     FileUnit,
@@ -270,7 +270,7 @@ def _parse_member(
         with open_stream(member, limits=limits) as stream:
             info = store.blobs.save_blob(stream)
         return LogFile(
-            name=_strip_compression(member.name),
+            name=strip_compression_suffix(member.name),
             blob_sha256=info.sha256,
             size_bytes=info.size_bytes,
             line_count=info.line_count,
@@ -287,13 +287,6 @@ def _parse_member(
         path=member.origin,
         offset=0,
     )
-
-
-def _strip_compression(name: str) -> str:
-    for suffix in (".gz", ".xz", ".zst", ".bz2"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def _parse_benchmarks(

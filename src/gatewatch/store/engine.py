@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from gatewatch.errors import StoreError
+from gatewatch.store.health_upsert import register_sqlite_functions
 
 BUSY_TIMEOUT_S = 60.0
 BEGIN_OPTION = "gatewatch_begin"  # execution option: "IMMEDIATE" (default) or "DEFERRED"
@@ -73,6 +74,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -3,16 +3,17 @@
 ``RunRepository.save`` and ``BuildRepository.save`` call in here, so every writer keeps the
 rollups exact without knowing about them:
 
-- a new run: its rollups (``compute_daily_test_rollups`` over the run's columns, numpy) are
-  read-merged-written with the stored rows of the same keys (``merge_rollup_pair``): one
-  SELECT and one executemany upsert per run;
+- a new run: its rollups (``compute_daily_test_rollup_table`` over the run's columns, numpy)
+  are folded into the stored rows by SQL arithmetic (``store.health_upsert``): one
+  executemany upsert per run, nothing read back;
 - a new build: its ``DailyJobRollup`` is added (counts add in SQL, ON CONFLICT DO UPDATE);
 - a replaced build or run (same uuid / content hash): the old job rollup is subtracted, and
   the test rollup keys the old runs touched are rebuilt from the raw rows left
   (``compute_affected_rollup_keys`` semantics; rollups are not invertible for flips/min/max).
 
 On PostgreSQL concurrent writers of the same (job, branch, pipeline) are serialised by a
-transaction-scoped advisory lock, so read-merge-write never loses an update.
+transaction-scoped advisory lock, so a rebuild (delete, recompute from raw rows, write)
+never interleaves with another writer's upsert of the same rows.
 Triage verdicts enter through :meth:`HealthRepository.verdict_kinds`; after verdicts change,
 ``refresh_builds`` (or ``gatewatch health rebuild``) recomputes what they touch.
 """
@@ -24,13 +25,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, and_, delete, or_, select
+from sqlalchemy import Connection, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from gatewatch.analyse.health import compute_daily_job_rollups, compute_daily_test_rollups
-from gatewatch.analyse.health.rollups import merge_rollup_pair
-from gatewatch.domain.health import DailyTestRollup
+from gatewatch.analyse.health.rollups import compute_daily_test_rollup_table
 from gatewatch.domain.results import TestResult
 from gatewatch.store import schema as t
 from gatewatch.store.health_queries import HealthQueries, midnight, pk_in
@@ -38,16 +38,14 @@ from gatewatch.store.health_rows import (
     JOB_KEY,
     JOB_VALUES,
     NO_DAY,
-    TEST_KEY,
-    TEST_VALUES,
     ObsRow,
     StoredKey,
+    code_name,
     compute_row_columns,
-    daily_test_rollup_from_row,
-    daily_test_rollup_row,
     job_rollup_row,
     stored_key,
 )
+from gatewatch.store.health_upsert import rollup_rows, run_columns, write_rollup_rows
 
 # Triage's verdict kinds as health names them; other kinds are not excluded from failure counts.
 _VERDICT_KINDS = {"infra": "infra", "known-bug": "known"}
@@ -56,42 +54,20 @@ REBUILD_TESTS_PER_CHUNK = 500
 Slice = tuple[str, str, str]
 
 
-_UPSERTS: dict[tuple[str, str], Any] = {}
+_JOB_UPSERTS: dict[str, Any] = {}
 
 
-def _upsert(conn: Connection, table: Table) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE for a rollup table, built once per dialect.
-
-    Test rollups are read-merged-written (the new row replaces the stored one); job rollups
-    add in SQL (``builds = builds + excluded.builds``), so subtracting a build is an upsert too.
-    """
-    cached = _UPSERTS.get((conn.dialect.name, table.name))
-    if cached is not None:
-        return cached
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    ex = statement.excluded
-    if table is t.daily_test_rollup:
-        upsert = statement.on_conflict_do_update(
-            index_elements=list(TEST_KEY), set_={n: ex[n] for n in TEST_VALUES}
+def _job_upsert(conn: Connection) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding counts (so subtracting a build is an upsert too)."""
+    cached = _JOB_UPSERTS.get(conn.dialect.name)
+    if cached is None:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(t.daily_job_rollup)
+        values = {n: t.daily_job_rollup.c[n] + statement.excluded[n] for n in (*JOB_VALUES, "duration_sum_s")}
+        cached = _JOB_UPSERTS[conn.dialect.name] = statement.on_conflict_do_update(
+            index_elements=list(JOB_KEY), set_=values
         )
-    else:
-        values = {n: table.c[n] + ex[n] for n in (*JOB_VALUES, "duration_sum_s")}
-        upsert = statement.on_conflict_do_update(index_elements=list(JOB_KEY), set_=values)
-    _UPSERTS[(conn.dialect.name, table.name)] = upsert
-    return upsert
-
-
-def _processed(
-    table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]], dialect: Dialect
-) -> list[Any]:
-    """``rows`` with each column's bind processor applied, column by column (as store.bulk does)."""
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    by_column = list(zip(*rows, strict=True))
-    for index, processor in enumerate(processors):
-        if processor is not None:
-            by_column[index] = tuple(map(processor, by_column[index]))
-    return list(zip(*by_column, strict=True))
+    return cached
 
 
 def _days_clause(days: Sequence[date]) -> ColumnElement[bool]:
@@ -170,61 +146,27 @@ class HealthRepository(HealthQueries):
         if not results:
             return
         uuid, slice_, change, patchset, sha = self._build_context(build_pk)
-        rows = [
-            ObsRow(
-                pk,
-                run_pk,
-                r.outcome.value,
-                r.started_at or fallback,
-                r.duration_s,
-                uuid,
-                *slice_,
-                change,
-                patchset,
-                sha,
-            )
-            for pk, r in zip(test_pks, results, strict=True)
-        ]
-        rollups = compute_daily_test_rollups(compute_row_columns(rows, self.verdict_kinds([uuid])))
-        if skip:
-            rollups = tuple(r for r in rollups if stored_key(r) not in skip)
+        cols = run_columns(
+            results=results,
+            test_pks=test_pks,
+            fallback=fallback,
+            context=(uuid, slice_, code_name(change, patchset, sha, run_pk)),
+            verdict=self.verdict_kinds([uuid]).get(uuid, "") if uuid else "",
+        )
+        rows = rollup_rows(
+            compute_daily_test_rollup_table(cols), cols, dialect=self._conn.dialect.name, leave_out=skip
+        )
         self._lock(slice_)
-        stored = self._stored(slice_, {r.day or NO_DAY for r in rollups}, [int(r.test_id) for r in rollups])
-        merged = [merge_rollup_pair(old, r) if (old := stored.get(stored_key(r))) else r for r in rollups]
-        self._write_test_rollups(merged)
+        write_rollup_rows(self._conn, rows)
 
-    def _stored(
-        self, slice_: Slice, days: set[date], test_pks: Sequence[int]
-    ) -> dict[StoredKey, DailyTestRollup]:
-        c = t.daily_test_rollup.c
-        query = select(t.daily_test_rollup).where(
-            c.job_name == slice_[0], c.branch == slice_[1], c.pipeline == slice_[2], c.day.in_(sorted(days))
+    def _write_rollups(self, obs: list[ObsRow], *, only: frozenset[StoredKey] | None = None) -> int:
+        """Write the rollups of raw observations (keys already deleted); returns the rows written."""
+        cols = compute_row_columns(obs, self.verdict_kinds({o.build_uuid for o in obs}))
+        rows = rollup_rows(
+            compute_daily_test_rollup_table(cols), cols, dialect=self._conn.dialect.name, only=only
         )
-        query = query.where(pk_in(self._conn, c.test_pk, test_pks))
-        found = {}
-        for row in self._conn.execute(query):
-            r = daily_test_rollup_from_row(row._mapping, str(row.test_pk))
-            found[stored_key(r)] = r
-        return found
-
-    def _write_test_rollups(self, rollups: Sequence[DailyTestRollup]) -> None:
-        if not rollups:
-            return
-        rows = [daily_test_rollup_row(r) for r in rollups]
-        if self._conn.dialect.name != "sqlite":
-            self._conn.execute(_upsert(self._conn, t.daily_test_rollup), rows)
-            return
-        # SQLite: the driver's executemany on tuples (SQLAlchemy's per-row dict processing
-        # costs more than the upsert itself), with the columns' bind processors applied.
-        columns = (*TEST_KEY, *TEST_VALUES)
-        names = ", ".join(columns)
-        sql = (
-            f"INSERT INTO daily_test_rollup ({names}) VALUES ({', '.join('?' * len(columns))}) "
-            f"ON CONFLICT ({', '.join(TEST_KEY)}) DO UPDATE SET "
-            + ", ".join(f"{n} = excluded.{n}" for n in TEST_VALUES)
-        )
-        tuples = [tuple(row[c] for c in columns) for row in rows]
-        self._conn.exec_driver_sql(sql, _processed(t.daily_test_rollup, columns, tuples, self._conn.dialect))
+        write_rollup_rows(self._conn, rows)
+        return len(rows)
 
     def affected_keys(self, run_ids: Sequence[int]) -> frozenset[StoredKey]:
         """The rollup keys the stored results of ``run_ids`` count in (before they are deleted)."""
@@ -253,10 +195,7 @@ class HealthRepository(HealthQueries):
             self._conn.execute(delete(t.daily_test_rollup).where(where, pk_in(self._conn, c.test_pk, pks)))
         query = self.raw_query(slice_=slice_).where(pk_in(self._conn, t.test_result.c.test_pk, pks))
         query = query.where(_days_clause(sorted({k[0] for k in wanted})))
-        obs = [ObsRow(*row) for row in self._conn.execute(query)]
-        verdicts = self.verdict_kinds({o.build_uuid for o in obs})
-        rollups = compute_daily_test_rollups(compute_row_columns(obs, verdicts))
-        self._write_test_rollups([r for r in rollups if stored_key(r) in wanted])
+        self._write_rollups([ObsRow(*row) for row in self._conn.execute(query)], only=frozenset(wanted))
 
     def add_build(self, build_pk: int, *, sign: int = 1) -> None:
         """Add (``sign=1``) or subtract (``-1``, before a replacement) one build's job rollup."""
@@ -270,7 +209,7 @@ class HealthRepository(HealthQueries):
         rows = [job_rollup_row(r, sign=sign) for r in rollups]
         if not rows:
             return
-        self._conn.execute(_upsert(self._conn, t.daily_job_rollup), rows)
+        self._conn.execute(_job_upsert(self._conn), rows)
 
     def refresh_builds(self, build_uuids: Sequence[str]) -> None:
         """Recompute everything the given builds count in (after their triage verdict changed)."""
@@ -291,11 +230,7 @@ class HealthRepository(HealthQueries):
             chunk = test_pks[start : start + REBUILD_TESTS_PER_CHUNK]
             tr = t.test_result.c
             query = self.raw_query().where(tr.test_pk >= chunk[0], tr.test_pk <= chunk[-1]).order_by(tr.id)
-            obs = [ObsRow(*row) for row in self._conn.execute(query)]
-            verdicts = self.verdict_kinds({o.build_uuid for o in obs})
-            rollups = compute_daily_test_rollups(compute_row_columns(obs, verdicts))
-            self._write_test_rollups(rollups)
-            written += len(rollups)
+            written += self._write_rollups([ObsRow(*row) for row in self._conn.execute(query)])
             if on_progress is not None:
                 on_progress(min(start + len(chunk), len(test_pks)), len(test_pks))
         return written, self._rebuild_jobs()

@@ -75,7 +75,8 @@ class ObsRow:
     commit_sha: str
 
 
-def _code_name(change: int | None, patchset: int | None, commit_sha: str, run_id: int) -> str:
+def code_name(change: int | None, patchset: int | None, commit_sha: str, run_id: int) -> str:
+    """The code a stored run tested (as ``analyse.health.columns`` names it)."""
     if change is not None and patchset is not None:
         return f"c:{change},{patchset}"
     return f"sha:{commit_sha}" if commit_sha else f"run:{run_id}"
@@ -87,7 +88,8 @@ def _factorise(values: Sequence[Any]) -> tuple[tuple[Any, ...], npt.NDArray[np.i
     return tuple(index), codes
 
 
-def _epoch(at: datetime | None) -> float:
+def epoch_seconds(at: datetime | None) -> float:
+    """Epoch seconds of a stored time (naive means UTC); NaN for none."""
     if at is None:
         return math.nan
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
@@ -99,7 +101,7 @@ def compute_row_columns(rows: Sequence[ObsRow], verdicts: Mapping[str, str]) -> 
         return compute_columns(())
     tests, test = _factorise([r.test_pk for r in rows])
     runs, run = _factorise([r.run_id for r in rows])
-    codes, code = _factorise([_code_name(r.change, r.patchset, r.commit_sha, r.run_id) for r in rows])
+    codes, code = _factorise([code_name(r.change, r.patchset, r.commit_sha, r.run_id) for r in rows])
     builds, build = _factorise([r.build_uuid for r in rows])
     slices, slice_ = _factorise([(r.job_name, r.branch, r.pipeline) for r in rows])
     times, time_idx = _factorise([r.timestamp for r in rows])
@@ -115,7 +117,9 @@ def compute_row_columns(rows: Sequence[ObsRow], verdicts: Mapping[str, str]) -> 
         code=code,
         build=build,
         slice=slice_,
-        time_s=np.array([_epoch(t) for t in times], dtype=np.float64)[time_idx] if rows else np.zeros(0),
+        time_s=np.array([epoch_seconds(t) for t in times], dtype=np.float64)[time_idx]
+        if rows
+        else np.zeros(0),
         outcome=np.array([OUTCOME_BY_VALUE[r.outcome] for r in rows], dtype=np.int8),
         infra=np.asarray(kinds == BuildVerdict.INFRA.value, dtype=np.bool_).reshape(len(rows)),
         known=np.asarray(kinds == BuildVerdict.KNOWN.value, dtype=np.bool_).reshape(len(rows)),

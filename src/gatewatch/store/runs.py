@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from gatewatch.domain.results import Outcome, ResultFormat, Run, TestResult
 from gatewatch.store import schema as t
@@ -81,19 +81,27 @@ def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequenc
     """Test rows by key for cleaned ``results`` (``keys[i]`` is the key of ``results[i]``).
 
     Missing tests are inserted with ON CONFLICT DO NOTHING (a concurrent writer
-    may add the same test between our SELECT and INSERT), then selected.
+    may add the same test between our SELECT and INSERT), then selected; on SQLite,
+    whose write transactions are exclusive, they get the next ids directly.
     """
     first: dict[str, TestResult] = {}
     for key, result in zip(keys, results, strict=True):
         first.setdefault(key, result)
     found = _select_tests(conn, list(first))
-    missing = [key for key in first if key not in found]
-    rows = [
-        (key, first[key].test_id, first[key].suite, first[key].classname, first[key].name) for key in missing
-    ]
-    if rows:
-        executemany_fast(conn, t.test, TEST_COLUMNS, rows, ignore_conflicts=True)
-        found.update(_select_tests(conn, missing))
+    missing = [(key, first[key]) for key in first if key not in found]
+    if not missing:
+        return found
+    rows = [(key, r.test_id, r.suite, r.classname, r.name) for key, r in missing]
+    if conn.dialect.name == "sqlite":
+        # BEGIN IMMEDIATE: no other writer until commit, so the missing tests are still
+        # missing and take the next ids; no second SELECT to learn them.
+        start = int(conn.execute(select(func.coalesce(func.max(t.test.c.id), 0))).scalar_one()) + 1
+        with_ids = [(*row, pk) for pk, row in enumerate(rows, start)]
+        executemany_fast(conn, t.test, (*TEST_COLUMNS, "id"), with_ids)
+        found.update((row[0], (row[0], row[5], row[2], row[3], row[4])) for row in with_ids)
+        return found
+    executemany_fast(conn, t.test, TEST_COLUMNS, rows, ignore_conflicts=True)
+    found.update(_select_tests(conn, [key for key, _ in missing]))
     return found
 
 

@@ -18,8 +18,9 @@ the run keys of the evidence; see ``rollup_health``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,19 @@ RollupKey = tuple[date | None, str, str, str, str]
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 DAY_S = 86_400.0
+ROLLUP_COUNTS = (
+    "runs",
+    "counted_runs",
+    "failed_runs",
+    "mixed_runs",
+    "attempts",
+    "passes",
+    "failures",
+    "skips",
+    "infra_attempts",
+    "known_failures",
+    "flips",
+)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -150,22 +164,93 @@ def _day(index: int) -> date | None:
     return None if index == 0 else date.fromordinal(_EPOCH_ORDINAL + index - 1)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class RollupTable:
+    """Daily test rollups as parallel columns (row i = rollup i), before any record is built.
+
+    ``day`` holds days since 1970-01-01 plus one (0: no timestamp), ``test``/``slice`` index
+    the observation vocabularies; times are epoch seconds (``nan``: none); ``counts`` maps
+    each count field of :class:`DailyTestRollup` to its column; ``hists`` are the sparse
+    duration histograms. The store turns this straight into table rows (no records).
+    """
+
+    day: IntArray
+    test: IntArray
+    slice: IntArray
+    counts: dict[str, IntArray]
+    first_failed: npt.NDArray[np.bool_]
+    last_failed: npt.NDArray[np.bool_]
+    first_at_s: FloatArray
+    last_at_s: FloatArray
+    first_failure_at_s: FloatArray
+    last_failure_at_s: FloatArray
+    duration_count: IntArray
+    duration_sum_s: FloatArray
+    hists: list[tuple[tuple[int, int], ...]]
+
+    @property
+    def size(self) -> int:
+        return int(self.day.size)
+
+
+def _finite_or_nan(values: FloatArray) -> FloatArray:
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def compute_daily_test_rollup_table(cols: ObservationColumns) -> RollupTable:
+    """Rollups of observation columns, as columns (see :class:`RollupTable`)."""
+    runs = compute_run_table(cols)
+    keys, run_group, infra_group = _group_keys(cols, runs)
+    g = keys.size
+    day_idx, test_idx, slice_idx = _decode_keys(keys, cols)
+    counts = _counts(cols, runs, run_group, infra_group, g)
+    counts["attempts"] = counts["passes"] + counts["failures"] + counts["skips"]
+    seq = _sequence(runs, run_group, g)
+    counts["flips"] = np.asarray(seq["flips"], dtype=np.int64)
+    fail_first, fail_last = _failure_times(cols, runs, run_group, g)
+    d_count, d_sum, hists = _durations(cols, runs, run_group, g)
+    return RollupTable(
+        day=day_idx,
+        test=test_idx,
+        slice=slice_idx,
+        counts={name: counts[name].astype(np.int64) for name in ROLLUP_COUNTS},
+        first_failed=np.asarray(seq["first_failed"], dtype=np.bool_),
+        last_failed=np.asarray(seq["last_failed"], dtype=np.bool_),
+        first_at_s=_finite_or_nan(np.asarray(seq["first_at"], dtype=np.float64)),
+        last_at_s=_finite_or_nan(np.asarray(seq["last_at"], dtype=np.float64)),
+        first_failure_at_s=_finite_or_nan(fail_first),
+        last_failure_at_s=_finite_or_nan(fail_last),
+        duration_count=d_count,
+        duration_sum_s=d_sum,
+        hists=hists,
+    )
+
+
 def compute_daily_test_rollups(
     observations: Sequence[TestObservation] | ObservationColumns,
 ) -> tuple[DailyTestRollup, ...]:
     """Rollups of raw observations (one run at ingest, or a whole history to rebuild), vectorised."""
     cols = observations if isinstance(observations, ObservationColumns) else compute_columns(observations)
-    runs = compute_run_table(cols)
-    keys, run_group, infra_group = _group_keys(cols, runs)
-    g = keys.size
-    day_idx, test_idx, slice_idx = _decode_keys(keys, cols)
-    c = {k: v.tolist() for k, v in _counts(cols, runs, run_group, infra_group, g).items()}
-    q = {k: v.tolist() for k, v in _sequence(runs, run_group, g).items()}
-    fail_first, fail_last = (compute_datetimes(v.tolist()) for v in _failure_times(cols, runs, run_group, g))
-    first_at, last_at = compute_datetimes(q["first_at"]), compute_datetimes(q["last_at"])
-    d_count, d_sum, hists = _durations(cols, runs, run_group, g)
-    days = {d: _day(d) for d in set(day_idx.tolist())}
+    table = compute_daily_test_rollup_table(cols)
+    c: dict[str, Any] = {k: v.tolist() for k, v in table.counts.items()}
+    times: dict[str, Any] = {
+        name: compute_datetimes(getattr(table, f"{name}_s").tolist())
+        for name in ("first_at", "last_at", "first_failure_at", "last_failure_at")
+    }
+    flags: dict[str, Any] = {
+        "first_failed": table.first_failed.tolist(),
+        "last_failed": table.last_failed.tolist(),
+    }
+    days = {d: _day(d) for d in set(table.day.tolist())}
     slices = cols.slices or (("", "", ""),)
+    columns = zip(
+        table.day.tolist(),
+        table.test.tolist(),
+        table.slice.tolist(),
+        table.duration_count.tolist(),
+        table.duration_sum_s.tolist(),
+        strict=True,
+    )
     return tuple(
         DailyTestRollup(
             day=days[day],
@@ -173,37 +258,14 @@ def compute_daily_test_rollups(
             job_name=slices[sl][0],
             branch=slices[sl][1],
             pipeline=slices[sl][2],
-            runs=c["runs"][i],
-            counted_runs=c["counted_runs"][i],
-            failed_runs=c["failed_runs"][i],
-            mixed_runs=c["mixed_runs"][i],
-            attempts=c["passes"][i] + c["failures"][i] + c["skips"][i],
-            passes=c["passes"][i],
-            failures=c["failures"][i],
-            skips=c["skips"][i],
-            infra_attempts=c["infra_attempts"][i],
-            known_failures=c["known_failures"][i],
-            flips=q["flips"][i],
-            first_failed=q["first_failed"][i],
-            last_failed=q["last_failed"][i],
-            first_at=first_at[i],
-            last_at=last_at[i],
-            first_failure_at=fail_first[i],
-            last_failure_at=fail_last[i],
+            **{name: c[name][i] for name in ROLLUP_COUNTS},
+            **{name: flags[name][i] for name in flags},
+            **{name: times[name][i] for name in times},
             duration_count=dc,
             duration_sum_s=ds,
-            duration_hist=hists[i],
+            duration_hist=table.hists[i],
         )
-        for i, (day, t, sl, dc, ds) in enumerate(
-            zip(
-                day_idx.tolist(),
-                test_idx.tolist(),
-                slice_idx.tolist(),
-                d_count.tolist(),
-                d_sum.tolist(),
-                strict=True,
-            )
-        )
+        for i, (day, t, sl, dc, ds) in enumerate(columns)
     )
 
 

@@ -66,9 +66,15 @@ def _processed(
     if not any(processors):
         return rows
     by_column = list(zip(*rows, strict=True))
+    done: list[tuple[Any, tuple[Any, ...], tuple[Any, ...]]] = []
     for index, processor in enumerate(processors):
-        if processor is not None:
-            by_column[index] = tuple(map(processor, by_column[index]))
+        if processor is None:
+            continue
+        raw = by_column[index]
+        # A column equal to one already processed (a result's start and its timestamp) is reused.
+        same = (out for p, seen, out in done if p is processor and seen == raw)
+        by_column[index] = next(same, ()) or tuple(map(processor, raw))
+        done.append((processor, raw, by_column[index]))
     return list(zip(*by_column, strict=True))
 
 

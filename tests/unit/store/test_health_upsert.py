@@ -22,10 +22,11 @@ from gatewatch.analyse.health.rollups import (
     merge_rollup_pair,
     rollup_key,
 )
+from gatewatch.analyse.health.stats import merge_histograms
 from gatewatch.domain.results import Outcome, TestResult
 from gatewatch.store import open_store
 from gatewatch.store import schema as t
-from gatewatch.store.health_rows import daily_test_rollup_row
+from gatewatch.store.health_rows import daily_test_rollup_row, dump_hist, load_hist
 from gatewatch.store.health_upsert import (
     COLUMNS,
     _sqlite_times,
@@ -150,3 +151,15 @@ def test_sql_fold_equals_merge_rollup_pair(tmp_path: Path, first: str, second: s
             old = merged.get(rollup_key(rollup))
             merged[rollup_key(rollup)] = rollup if old is None else merge_rollup_pair(old, rollup)
     assert [tuple(row) for row in stored] == sorted(_processed_row(r) for r in merged.values())
+
+
+_HIST = st.dictionaries(st.integers(0, 200), st.integers(1, 10**6), max_size=6).map(
+    lambda d: tuple(sorted(d.items()))
+)
+
+
+@given(_HIST, _HIST)
+def test_histogram_sum_equals_merge_histograms(
+    a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]
+) -> None:
+    assert load_hist(compute_hist_sum(dump_hist(a), dump_hist(b))) == merge_histograms(a, b)

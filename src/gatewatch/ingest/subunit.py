@@ -159,6 +159,7 @@ class _Decoder:
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.results: list[TestResult] = []
         self.attempts: dict[str, int] = {}
+        self.seconds: dict[int, datetime] = {}  # whole seconds already turned into datetimes
         self.listed_only = 0
 
     def error(self, message: str, offset: int) -> IngestError:
@@ -268,14 +269,21 @@ class _Decoder:
             return
         attempt = self.attempts.get(state.test_id, 0) + 1
         self.attempts[state.test_id] = attempt
-        self.results.append(_to_result(state, attempt))
+        self.results.append(_to_result(state, attempt, self.seconds))
 
 
 def _text(raw: bytearray | None) -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-def _when(stamp: tuple[int, int]) -> datetime:
+def _when(stamp: tuple[int, int], seconds: dict[int, datetime] | None = None) -> datetime:
+    """The UTC time of a subunit timestamp; ``seconds`` caches whole seconds (tests share them)."""
+    micros = stamp[1] // 1000
+    if seconds is not None and micros < 1_000_000:
+        base = seconds.get(stamp[0])
+        if base is None:
+            base = seconds[stamp[0]] = _EPOCH + timedelta(seconds=stamp[0])
+        return base.replace(microsecond=micros)
     return _EPOCH + timedelta(seconds=stamp[0], microseconds=stamp[1] // 1000)
 
 
@@ -309,7 +317,7 @@ def _properties(state: _Pending, outcome: Outcome, other_tags: list[str]) -> tup
     return tuple(props)
 
 
-def _to_result(state: _Pending, attempt: int) -> TestResult:
+def _to_result(state: _Pending, attempt: int, seconds: dict[int, datetime]) -> TestResult:
     outcome = _FINAL.get(state.status, Outcome.ERROR)
     files = state.attachments
     message = _text(files.get("reason")) if files else ""
@@ -326,7 +334,7 @@ def _to_result(state: _Pending, attempt: int) -> TestResult:
         outcome=outcome,
         attempt=attempt,
         duration_s=_seconds_between(first, last) if first is not None and last is not None else None,
-        started_at=_when(first) if first is not None else None,
+        started_at=_when(first, seconds) if first is not None else None,
         message=message,
         traceback=_text(files.get("traceback")) if files else "",
         worker=worker,

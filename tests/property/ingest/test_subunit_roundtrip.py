@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gatewatch.domain.results import Outcome, TestResult
 from gatewatch.errors import IngestError
-from gatewatch.ingest.subunit import parse_subunit, render_subunit, split_test_id
+from gatewatch.ingest.subunit import _when, parse_subunit, render_subunit, split_test_id
 
 _ident = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=12)
 _test_ids = st.builds(
@@ -102,3 +102,11 @@ def _packet_starts(stream: bytes) -> set[int]:
         else:
             pos += ((length & 0x3F) << 16) | (stream[pos + 4] << 8) | stream[pos + 5]
     return starts
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 0x3FFFFFFF))
+def test_cached_seconds_give_the_same_time(seconds: int, nanos: int) -> None:
+    cache: dict[int, datetime] = {}
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    assert _when((seconds, nanos), cache) == expected
+    assert _when((seconds, nanos), cache) == expected  # the second call reads the cache

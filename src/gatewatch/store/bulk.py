@@ -21,6 +21,8 @@ import psycopg
 from sqlalchemy import Connection, Dialect, Table
 
 from gatewatch.errors import StoreError
+from gatewatch.store.convert import datetime_texts
+from gatewatch.store.schema import sqlite_datetime_text
 
 BATCH_ROWS = 5000
 
@@ -73,7 +75,9 @@ def _processed(
         raw = by_column[index]
         # A column equal to one already processed (a result's start and its timestamp) is reused.
         same = (out for p, seen, out in done if p is processor and seen == raw)
-        by_column[index] = next(same, ()) or tuple(map(processor, raw))
+        if not (reused := next(same, ())):
+            reused = datetime_texts(raw) if processor is sqlite_datetime_text else tuple(map(processor, raw))
+        by_column[index] = reused
         done.append((processor, raw, by_column[index]))
     return list(zip(*by_column, strict=True))
 

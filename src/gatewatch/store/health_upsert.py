@@ -29,6 +29,7 @@ from gatewatch.analyse.health.rollups import ROLLUP_COUNTS, RollupTable
 from gatewatch.analyse.health.stats import compute_datetimes
 from gatewatch.domain.health import BuildVerdict
 from gatewatch.domain.results import TestResult
+from gatewatch.store.convert import micros_texts
 from gatewatch.store.health_rows import (
     NO_DAY,
     TEST_KEY,
@@ -161,10 +162,8 @@ def _sqlite_times(epoch_s: npt.NDArray[np.float64]) -> list[str | None]:
     if finite.size:
         values = epoch_s[finite]
         seconds = np.floor(values)
-        stamp = seconds.astype(np.int64) * 1_000_000 + np.round((values - seconds) * 1e6).astype(np.int64)
-        iso = np.datetime_as_string(stamp.astype("datetime64[us]"), unit="us").tolist()
-        text = "\n".join(iso).replace("T", " ").split("\n")  # three C passes, not one call per value
-        for index, value in zip(finite.tolist(), text, strict=True):
+        micros = seconds.astype(np.int64) * 1_000_000 + np.round((values - seconds) * 1e6).astype(np.int64)
+        for index, value in zip(finite.tolist(), micros_texts(micros), strict=True):
             out[index] = value
     return out
 

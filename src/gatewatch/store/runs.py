@@ -54,8 +54,13 @@ def test_key(test_id: str) -> str:
     return hashlib.sha256(test_id.encode("utf-8")).hexdigest()
 
 
-def clean_results(results: Sequence[TestResult]) -> list[TestResult]:
-    """``results`` with every text field storable (one regex scan per result, not per field)."""
+def clean_results(results: Sequence[TestResult]) -> Sequence[TestResult]:
+    """``results`` with every text field storable (one regex scan over all of them, then per result)."""
+    texts = "\n".join(
+        "".join((r.test_id, r.suite, r.classname, r.name, r.message, r.traceback, r.worker)) for r in results
+    )
+    if UNSTORABLE.search(texts) is None:
+        return results
     cleaned = []
     for r in results:
         joined = "".join((r.test_id, r.suite, r.classname, r.name, r.message, r.traceback, r.worker))

@@ -1,12 +1,15 @@
-"""Text cleaning and property (de)serialisation."""
+"""Text cleaning, property (de)serialisation and bulk datetime text."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatewatch.store.convert import chunks, clean_text, dump_pairs, load_pairs
+from gatewatch.store.convert import chunks, clean_text, datetime_texts, dump_pairs, load_pairs
+from gatewatch.store.schema import sqlite_datetime_text
 
 
 @pytest.mark.parametrize(
@@ -45,3 +48,21 @@ def test_pairs_round_trip_keeping_order_and_repeats(pairs: tuple[tuple[str, str]
 )
 def test_chunks_cover_every_item_once(size: int, expected: list[list[int]]) -> None:
     assert [list(c) for c in chunks(list(range(5)), size)] == expected
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(),  # naive: stored as UTC
+            st.datetimes(
+                timezones=st.sampled_from(
+                    [UTC, timezone(timedelta(hours=-7)), timezone(timedelta(hours=5, minutes=30))]
+                )
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_bulk_datetime_texts_equal_the_bind_processor(values: list[datetime | None]) -> None:
+    assert datetime_texts(values) == tuple(sqlite_datetime_text(v) for v in values)

@@ -35,7 +35,7 @@ from gatewatch.store.health_upsert import (
     run_columns,
     write_rollup_rows,
 )
-from gatewatch.store.schema import _sqlite_datetime_text
+from gatewatch.store.schema import sqlite_datetime_text
 
 T0 = datetime(2026, 10, 1, 23, 59, 58, tzinfo=UTC)
 CONTEXT = ("b1", ("unit", "master", "gate"), "c:10,1")
@@ -100,7 +100,7 @@ def test_filters_keep_and_leave_out_stored_keys() -> None:
 )
 def test_sqlite_times_equal_the_driver_text(epochs: list[float]) -> None:
     expected = [
-        None if math.isnan(e) else _sqlite_datetime_text(datetime.fromtimestamp(e, tz=UTC)) for e in epochs
+        None if math.isnan(e) else sqlite_datetime_text(datetime.fromtimestamp(e, tz=UTC)) for e in epochs
     ]
     assert _sqlite_times(np.array(epochs, dtype=np.float64)) == expected
 

@@ -164,27 +164,38 @@ def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestRepo
     (health,) = compute_test_health(cols)
     if by_job:  # verdicts are per job: the same change in two jobs is not the same code tested twice
         status = min((j.status for j in by_job), key=STATUS_RANK.index)
-        health = replace(health, status=status, evidence=tuple(e for j in by_job for e in j.evidence))
+        health = replace(
+            health,
+            status=status,
+            evidence=tuple(e for j in by_job for e in j.evidence),
+            regressions=tuple(r for j in by_job for r in j.regressions),
+        )
     return TestReport(health=health, by_job=by_job, daily=daily)
 
 
 def load_flaky_tests(
-    store: Store, query: HealthQuery, *, include_broken: bool = True
+    store: Store, query: HealthQuery, *, include_broken: bool = True, include_regressions: bool = False
 ) -> tuple[TestHealth, ...]:
-    """Flaky (and broken) tests per job, with their evidence, flaky first, most costly first.
+    """Flaky (and broken) tests per job, with their evidence, flaky first, most costly first;
+    with ``include_regressions`` also the (FAILING) tests whose failures form a regression
+    window that was fixed, last.
 
     Health is judged per (test, job): a test that always fails in a broken job and passes in
     the others is broken there, not flaky, and runs of the same change in two jobs are not
     "the same code tested twice". Only tests that failed in the window (SQL ``HAVING
     SUM(failures) > 0`` over the rollups) are read as raw rows.
     """
-    wanted = FLAGGED if include_broken else (HealthStatus.FLAKY,)
+    flagged = FLAGGED if include_broken else (HealthStatus.FLAKY,)
+
+    def wanted(h: TestHealth) -> bool:
+        return h.status in flagged or (include_regressions and bool(h.regressions))
+
     tests: list[TestHealth] = []
     with store.unit_of_work(readonly=True) as uow:
         for job, pks in sorted(uow.health.failing_tests_by_job(query).items()):
             cols = uow.health.test_columns(replace(query, job=job), pks)
-            tests += [replace(h, job_name=job) for h in compute_test_health(cols) if h.status in wanted]
-    tests.sort(key=lambda h: (h.status != HealthStatus.FLAKY, -(h.failure_probability or 0.0), h.test_id))
+            tests += [replace(h, job_name=job) for h in compute_test_health(cols) if wanted(h)]
+    tests.sort(key=lambda h: (STATUS_RANK.index(h.status), -(h.failure_probability or 0.0), h.test_id))
     return tuple(tests)
 
 

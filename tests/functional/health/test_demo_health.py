@@ -4,8 +4,10 @@ What the small history can and cannot show: each planted flaky test runs only 4-
 two days, so most planted tests with rates of 0.5-10 % never fail there; no method can call
 them flaky. The checks are therefore: every planted flaky test that *did* fail (evidence
 exists) is found (recall 1 on the detectable ones); every test called flaky was planted as
-unstable (a flaky test, a known race bug, the regression, or the test an uncategorized planted
-failure broke) -- no stable test is called flaky; the Wilson intervals of the planted tests
+intermittent (a flaky test, a known race bug, or a test an uncategorized planted failure
+broke; tests/support/health_truth.py): precision 1 -- no stable test and not the planted
+regression is called flaky (here the regression hits two consecutive runs: too few for a
+significant regression window, but a streak is no same-code evidence); the Wilson intervals of the planted tests
 cover their planted per-attempt rates except at most one (8 tests at 95 % each: two misses or
 more has probability < 6 %); the always-failing non-voting job is broken, not flaky; and the
 rollups kept by ingest equal a rebuild from raw rows. The default-size demo check (recall and
@@ -41,6 +43,7 @@ from gatewatch.services.health import (
 )
 from gatewatch.store import Store, open_store
 from gatewatch.store import schema as t
+from support.health_truth import planted_intermittent, score_flaky
 
 Demo = tuple[Store, DemoTruth, Path]
 
@@ -55,29 +58,47 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def _unstable(store: Store, truth: DemoTruth) -> set[str]:
-    """Tests planted to fail: flaky tests, race bugs, the regression, uncategorized failures."""
-    unstable = {f.test_id for f in truth.flaky_tests} | {b.test_id for b in truth.bugs}
-    unstable.add(truth.regression.test_id)
-    with store.unit_of_work(readonly=True) as uow:
-        for builds in truth.uncategorized.values():
-            for uuid in builds:
-                for run in uow.runs.get_for_build(uuid):
-                    unstable |= {r.test_id for r in run.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
-    return unstable
+    """Tests planted to fail: intermittent ones and the regression."""
+    return planted_intermittent(store, truth) | {truth.regression.test_id}
 
 
-def test_planted_flaky_tests_that_failed_are_found_and_nothing_stable_is(demo: Demo) -> None:
+def test_planted_flaky_tests_that_failed_are_found_and_nothing_else_is(demo: Demo) -> None:
     store, truth, _ = demo
     reported = load_flaky_tests(store, resolve_query(store, Selection()))
     called_flaky = {h.test_id for h in reported if h.status == HealthStatus.FLAKY}
     detectable = {f.test_id for f in truth.flaky_tests if f.rate >= 0.01 and f.failed_attempts >= 1}
     assert detectable, "the seeded small demo plants at least one flaky test that fails"
     assert detectable <= called_flaky
-    assert called_flaky <= _unstable(store, truth)
+    score = score_flaky(store, truth, reported)
+    assert score.false_positives == ()
+    assert score.precision == 1.0
+    assert not score.regression_called_flaky
     for h in reported:
         assert h.job_name, "flaky verdicts are per job"
         if h.status == HealthStatus.FLAKY:
             assert h.evidence, f"{h.test_id} is called flaky without evidence"
+
+
+def test_the_planted_regression_is_not_called_flaky(demo: Demo) -> None:
+    store, truth, home = demo
+    reg = truth.regression
+    with store.unit_of_work(readonly=True) as uow:
+        failed = sum(
+            r.outcome in (Outcome.FAIL, Outcome.ERROR)
+            for uuid in reg.builds
+            for run in uow.runs.get_for_build(uuid)
+            for r in run.results
+            if r.test_id == reg.test_id
+        )
+    assert failed >= 2, "the small demo's regression breaks its test in at least two builds"
+    report = load_test_report(store, reg.test_id, resolve_query(store, Selection(job=reg.job_name)))
+    assert report.health.failures >= failed
+    assert report.health.status == HealthStatus.FAILING
+    assert report.health.evidence == ()
+    flaky = CliRunner().invoke(cli, ["--home", str(home), "flaky", "--json"])
+    assert flaky.exit_code == 0, flaky.output
+    statuses = {t["status"] for t in json.loads(flaky.output)["tests"] if t["test_id"] == reg.test_id}
+    assert "flaky" not in statuses
 
 
 def test_intervals_cover_the_planted_rates(demo: Demo) -> None:

@@ -36,10 +36,11 @@ from gatewatch.analyse.health.evidence import RunIndex, compute_evidence, comput
 from gatewatch.analyse.health.runs import RunTable, compute_group_flips, compute_run_table
 from gatewatch.analyse.health.stats import compute_flakiness_scores, wilson_intervals
 from gatewatch.analyse.health.windows import (
+    OutsideEvidence,
     WindowOptions,
     WindowRuns,
     compute_outside_evidence,
-    compute_test_windows,
+    compute_test_blocks,
 )
 from gatewatch.domain.health import (
     DurationStep,
@@ -81,7 +82,7 @@ class TestStats:
     floats: dict[str, FloatArray]
     status: npt.NDArray[np.object_]
     windows: dict[int, tuple[WindowRuns, ...]] = field(default_factory=dict)
-    excluded: dict[int, IntArray] = field(default_factory=dict)
+    outside: dict[int, OutsideEvidence] = field(default_factory=dict)
 
 
 def _count(idx: IntArray, n: int) -> IntArray:
@@ -173,27 +174,33 @@ def _status(c: dict[str, IntArray], score: FloatArray, options: HealthOptions) -
     return status
 
 
-def _apply_windows(
+def _apply_blocks(
     stats: TestStats, options: HealthOptions
-) -> tuple[dict[int, tuple[WindowRuns, ...]], dict[int, IntArray]]:
-    """Regression windows of the tests that failed more than once and passed; each such test
-    is judged again on its runs outside its windows (``stats.status`` is updated in place)."""
+) -> tuple[dict[int, tuple[WindowRuns, ...]], dict[int, OutsideEvidence]]:
+    """Tests that failed and passed are judged again without their blocks of consecutive
+    failures (regression windows, streaks); ``stats.status`` is updated in place."""
     c, status = stats.counts, stats.status
-    unstable = (status == HealthStatus.FLAKY) | (status == HealthStatus.FAILING)
-    tests = np.flatnonzero(unstable & (c["failed_runs"] >= 2) & (c["passes"] > 0))
+    flaky, failing = status == HealthStatus.FLAKY, status == HealthStatus.FAILING
+    tests = np.flatnonzero((flaky | (failing & (c["failed_runs"] >= 2))) & (c["passes"] > 0))
     if options.windows is None or tests.size == 0:
         return {}, {}
-    windows = compute_test_windows(stats.cols, stats.runs_table, tests, options=options.windows)
-    excluded = {}
-    for i, found in windows.items():
-        mixed, score, excluded[i] = compute_outside_evidence(
+    blocks = compute_test_blocks(stats.cols, stats.runs_table, tests, options=options.windows)
+    windows, outside = {}, {}
+    for i, found in blocks.items():
+        if not found.windows and not found.streak_runs.size:
+            continue
+        outside[i] = o = compute_outside_evidence(
             stats.runs_table, stats.run_index.of_test(i), found, min_failures=options.score_min_failures
         )
-        if mixed > 0 or score >= options.score_threshold:
+        if found.windows:
+            windows[i] = found.windows
+        if o.mixed_codes > 0 or o.score >= options.score_threshold:
             status[i] = HealthStatus.FLAKY
+        elif found.windows and any(w.after < 0 for w in found.windows):
+            status[i] = HealthStatus.BROKEN
         else:
-            status[i] = HealthStatus.FAILING if all(w.after >= 0 for w in found) else HealthStatus.BROKEN
-    return windows, excluded
+            status[i] = HealthStatus.FAILING
+    return windows, outside
 
 
 def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = HealthOptions()) -> TestStats:
@@ -220,8 +227,8 @@ def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = Hea
         floats=floats,
         status=_status(counts, score, options),
     )
-    windows, excluded = _apply_windows(stats, options)
-    return replace(stats, windows=windows, excluded=excluded) if windows else stats
+    windows, outside = _apply_blocks(stats, options)
+    return replace(stats, windows=windows, outside=outside) if outside else stats
 
 
 def _time(value: float) -> datetime | None:
@@ -254,6 +261,11 @@ def compute_duration_steps(
     series = [stats.cols.duration_s[stats.duration_index.of_test(i)] for i in tests]
     steps = detect_duration_steps(series, options=options.duration_step)
     return {i: step for i, step in zip(tests, steps, strict=True) if step is not None}
+
+
+def _outside(stats: TestStats, i: int) -> tuple[IntArray, IntArray] | None:
+    o = stats.outside.get(i)
+    return None if o is None else (o.not_same_code, o.in_windows)
 
 
 def _window_record(stats: TestStats, w: WindowRuns) -> RegressionWindow:
@@ -318,7 +330,7 @@ def compute_health_record(
             stats.run_index,
             i,
             max_groups=options.max_evidence,
-            exclude=stats.excluded.get(i),
+            exclude=_outside(stats, i),
         )
         if status == HealthStatus.FLAKY
         else (),

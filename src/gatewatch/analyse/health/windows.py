@@ -23,6 +23,13 @@ windows"):
 Independent failures at rate π produce a solid window of L failures with probability about
 n·π^L, so flaky tests (π <= 20 %) practically never do; a single failure, or two or three in a
 row in a short history, is never enough evidence (p >= alpha).
+
+Short of a significant window, a *streak* (a failed run next to another failed run of the
+same test and branch, any code) is still explained by a breakage in time as well as by
+flakiness, so the runs of a streak are no same-code evidence either: "the same change passed
+and failed" counts only isolated failures (both neighbours passed) and runs rescued by a retry.
+Flaky tests keep most of their failures isolated (a failure's neighbours both pass with
+probability (1 - π)^2), and the history score still sees every failure outside windows.
 """
 
 from __future__ import annotations
@@ -147,14 +154,38 @@ def _sequences(cols: ObservationColumns, runs: RunTable, tests: IntArray) -> tup
     return ordered, np.append(starts, keys.size).astype(np.int64)
 
 
-def compute_test_windows(
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class TestRunBlocks:
+    """What the sequence of one test's runs says: its regression windows and its *streak*
+    runs, failed runs next to another failed run (of any code) in time order; a retry that
+    passed inside the run makes it no streak run (the breakage did not hold)."""
+
+    __test__ = False
+
+    windows: tuple[WindowRuns, ...]
+    streak_runs: IntArray
+
+
+def _streaks(runs: RunTable, seq: IntArray) -> IntArray:
+    failed = runs.failed[seq]
+    near = np.zeros(seq.size, dtype=np.bool_)
+    near[1:] |= failed[:-1]
+    near[:-1] |= failed[1:]
+    return seq[failed & near & ~runs.mixed[seq]]
+
+
+def compute_test_blocks(
     cols: ObservationColumns, runs: RunTable, tests: IntArray, *, options: WindowOptions = WindowOptions()
-) -> dict[int, tuple[WindowRuns, ...]]:
-    """Regression windows of each of ``tests`` (indices into ``cols.test_ids``), per branch."""
+) -> dict[int, TestRunBlocks]:
+    """Regression windows and streak runs of each of ``tests`` (indices into ``cols.test_ids``),
+    over each branch's runs in time order."""
     ordered, bounds = _sequences(cols, runs, tests)
-    found: dict[int, list[WindowRuns]] = {}
+    windows: dict[int, list[WindowRuns]] = {}
+    streaks: dict[int, list[IntArray]] = {}
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         seq = ordered[a:b]
+        test = int(runs.test[seq[0]])
+        streaks.setdefault(test, []).append(_streaks(runs, seq))
         for span in compute_failure_windows(runs.failed[seq], options=options):
             window = WindowRuns(
                 runs=seq[span.start : span.end + 1],
@@ -163,30 +194,60 @@ def compute_test_windows(
                 failed=span.failed,
                 p_value=span.p_value,
             )
-            found.setdefault(int(runs.test[seq[0]]), []).append(window)
-    return {i: tuple(w) for i, w in found.items()}
+            windows.setdefault(test, []).append(window)
+    return {
+        i: TestRunBlocks(
+            windows=tuple(windows.get(i, ())), streak_runs=np.concatenate(found).astype(np.int64)
+        )
+        for i, found in streaks.items()
+    }
+
+
+def _window_runs(blocks: TestRunBlocks, runs: RunTable) -> IntArray:
+    """The runs of the test's windows, but for those a passing retry rescued."""
+    if not blocks.windows:
+        return np.zeros(0, dtype=np.int64)
+    inside = np.concatenate([w.runs for w in blocks.windows])
+    out: IntArray = inside[~runs.mixed[inside]].astype(np.int64)
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class OutsideEvidence:
+    """Flakiness of one test judged without its blocks (see :func:`compute_outside_evidence`)."""
+
+    mixed_codes: int
+    score: float
+    not_same_code: IntArray  # runs that are no same-code evidence (windows and streaks)
+    in_windows: IntArray  # runs of the regression windows
 
 
 def compute_outside_evidence(
-    runs: RunTable, test_runs: IntArray, windows: tuple[WindowRuns, ...], *, min_failures: int
-) -> tuple[int, float, IntArray]:
-    """Flakiness of one test outside its regression windows.
-
-    Returns (codes that both passed and failed, the history score) over the test's counted
-    runs outside the windows, and the excluded runs. A run inside a window whose own attempts
-    disagree (a retry passed) stays: that is flakiness on one code whatever the window.
+    runs: RunTable, test_runs: IntArray, blocks: TestRunBlocks, *, min_failures: int
+) -> OutsideEvidence:
+    """Codes that both passed and failed, counting no failed run of a window or a streak (a
+    breakage in time explains those as well as flakiness does), and the history score over
+    the runs outside the windows. Runs whose retry passed always count: that is flakiness on
+    one code whatever the time.
     """
-    inside = np.concatenate([w.runs for w in windows])
-    excluded = inside[~runs.mixed[inside]]
-    kept = test_runs[~np.isin(test_runs, excluded) & runs.counted[test_runs]]
+    in_windows = _window_runs(blocks, runs)
+    not_same_code = np.union1d(in_windows, blocks.streak_runs).astype(np.int64)
+    counted = test_runs[runs.counted[test_runs]]
+    kept = counted[~np.isin(counted, not_same_code)]
     codes, inverse = np.unique(runs.code[kept], return_inverse=True)
     passes = np.bincount(inverse, weights=runs.passes[kept], minlength=codes.size)
     failures = np.bincount(inverse, weights=runs.failures[kept], minlength=codes.size)
-    failed = runs.failed[kept[np.lexsort((runs.order[kept], runs.time_s[kept]))]]
+    outside = counted[~np.isin(counted, in_windows)]
+    failed = runs.failed[outside[np.lexsort((runs.order[outside], runs.time_s[outside]))]]
     score = compute_flakiness_score(
         failed_runs=int(failed.sum()),
         counted_runs=int(failed.size),
         flips=int((failed[1:] != failed[:-1]).sum()),
         min_failures=min_failures,
     )
-    return int(((passes > 0) & (failures > 0)).sum()), score, excluded.astype(np.int64)
+    return OutsideEvidence(
+        mixed_codes=int(((passes > 0) & (failures > 0)).sum()),
+        score=score,
+        not_same_code=not_same_code,
+        in_windows=in_windows,
+    )

@@ -129,3 +129,43 @@ def test_a_retry_inside_a_window_is_still_flaky() -> None:
     assert health.status == HealthStatus.FLAKY
     assert [e.kind for e in health.evidence] == ["retry"]
     assert len(health.regressions) == 1
+
+
+STREAKS = {
+    "an isolated failure of a rechecked change is same-code evidence": (
+        [obs("t", 0, "pass", change=7), obs("t", 1, "fail", change=7), obs("t", 2, "pass", change=8)],
+        HealthStatus.FLAKY,
+    ),
+    "a rechecked change failing next to another failure is no evidence (a breakage in time)": (
+        [obs("t", 0, "pass", change=7), obs("t", 1, "fail", change=7), obs("t", 2, "fail", change=8)]
+        + [obs("t", r, "pass") for r in range(3, 12)],
+        HealthStatus.FAILING,
+    ),
+    "the same, but a retry passed inside the failing run": (
+        [
+            obs("t", 0, "pass", change=7),
+            obs("t", 1, "fail", change=7),
+            obs("t", 1, "pass", change=7, attempt=2),
+        ]
+        + [obs("t", 2, "fail", change=8)]
+        + [obs("t", r, "pass") for r in range(3, 12)],
+        HealthStatus.FLAKY,
+    ),
+    "a streak on another branch does not touch this branch's isolated failure": (
+        [
+            obs("t", 0, "pass", change=7),
+            obs("t", 2, "fail", change=7),
+            obs("t", 4, "pass", change=9),
+            obs("t", 3, "fail", change=8, branch="stable/x"),
+            obs("t", 5, "pass", change=10, branch="stable/x"),
+        ],
+        HealthStatus.FLAKY,
+    ),
+}
+
+
+@pytest.mark.parametrize(("history", "status"), STREAKS.values(), ids=STREAKS.keys())
+def test_failures_in_a_streak_are_no_same_code_evidence(history: list, status: HealthStatus) -> None:
+    (health,) = compute_test_health(history)
+    assert health.status == status
+    assert bool(health.evidence) == (status == HealthStatus.FLAKY)

@@ -190,11 +190,14 @@ def load_flaky_tests(
     def wanted(h: TestHealth) -> bool:
         return h.status in flagged or (include_regressions and bool(h.regressions))
 
-    tests: list[TestHealth] = []
     with store.unit_of_work(readonly=True) as uow:
-        for job, pks in sorted(uow.health.failing_tests_by_job(query).items()):
-            cols = uow.health.test_columns(replace(query, job=job), pks)
-            tests += [replace(h, job_name=job) for h in compute_test_health(cols) if wanted(h)]
+        columns = uow.health.candidate_columns(query, uow.health.failing_tests_by_job(query))
+    tests = [
+        replace(h, job_name=job)
+        for job, cols in sorted(columns.items())
+        for h in compute_test_health(cols)
+        if wanted(h)
+    ]
     tests.sort(key=lambda h: (STATUS_RANK.index(h.status), -(h.failure_probability or 0.0), h.test_id))
     return tuple(tests)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -36,10 +37,15 @@ from gatewatch.domain.builds import BuildResult
 from gatewatch.domain.health import BuildVerdict, DailyJobRollup, DailyTestRollup, JobObservation
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text
+from gatewatch.store.health_raw import (
+    RawSelection,
+    compute_attempt_columns,
+    fetch_attempts,
+    fetch_run_contexts,
+    split_by_job,
+)
 from gatewatch.store.health_rows import (
     NO_DAY,
-    ObsRow,
-    compute_row_columns,
     daily_test_rollup_from_row,
     job_rollup_from_row,
 )
@@ -278,18 +284,35 @@ class HealthQueries:
 
     def test_columns(self, query: HealthQuery, test_pks: list[int]) -> ObservationColumns:
         """Raw attempts of the given tests in the selection, as columns with real test ids."""
-        tr = t.test_result.c
-        stmt = self.raw_query().where(pk_in(self._conn, tr.test_pk, test_pks))
-        if query.since is not None:
-            stmt = stmt.where(tr.timestamp >= midnight(query.since))
-        if query.until is not None:
-            stmt = stmt.where(tr.timestamp < midnight(query.until))
-        for col, value in ((t.build.c.branch, query.branch), (t.pipeline.c.name, query.pipeline)):
-            if value is not None:
-                stmt = stmt.where(col == value)
-        if query.job is not None:
-            stmt = stmt.where(t.build.c.job_name == query.job)
-        obs = [ObsRow(*row) for row in self._conn.execute(stmt.order_by(tr.id))]
-        cols = compute_row_columns(obs, self.verdict_kinds({o.build_uuid for o in obs}))
-        ids = self.test_ids([int(pk) for pk in cols.test_ids])
-        return replace(cols, test_ids=tuple(ids[int(pk)] for pk in cols.test_ids))
+        selection = _raw_selection(query)
+        attempts = fetch_attempts(self._conn, pk_in(self._conn, t.test_result.c.test_pk, test_pks), selection)
+        runs = np.unique(attempts.run_id).tolist()
+        contexts = fetch_run_contexts(self._conn, pk_in(self._conn, t.run.c.id, runs), selection, query.job)
+        return compute_attempt_columns(
+            attempts, contexts, self.test_ids(np.unique(attempts.test_pk).tolist())
+        )
+
+    def candidate_columns(
+        self, query: HealthQuery, wanted: Mapping[str, Sequence[int]]
+    ) -> dict[str, ObservationColumns]:
+        """Raw attempts of each job's wanted tests (job -> test pks), each job's as columns:
+        the same as ``test_columns(replace(query, job=job), pks)`` per job, in two queries."""
+        selection = _raw_selection(query)
+        pks = sorted({pk for job_pks in wanted.values() for pk in job_pks})
+        attempts = fetch_attempts(self._conn, pk_in(self._conn, t.test_result.c.test_pk, pks), selection)
+        runs = np.unique(attempts.run_id).tolist()
+        contexts = fetch_run_contexts(self._conn, pk_in(self._conn, t.run.c.id, runs), selection, query.job)
+        ids = self.test_ids(pks)
+        return {
+            job: compute_attempt_columns(rows, contexts, ids)
+            for job, rows in split_by_job(attempts, contexts, wanted).items()
+        }
+
+
+def _raw_selection(query: HealthQuery) -> RawSelection:
+    return RawSelection(
+        since=None if query.since is None else midnight(query.since),
+        until=None if query.until is None else midnight(query.until),
+        branch=query.branch,
+        pipeline=query.pipeline,
+    )

@@ -212,7 +212,8 @@ test_result = Table(
     Column("worker", Text, nullable=False),
     Column("properties", JSON(none_as_null=True), nullable=True),
     Index(None, "run_id"),
-    Index(None, "test_pk", "timestamp"),
+    # covering: health reads a few tests' attempts from the index alone (migration 0006)
+    Index(None, "test_pk", "timestamp", "run_id", "outcome", "duration_s"),
 )
 
 log_file = Table(

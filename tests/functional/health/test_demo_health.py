@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from gatewatch.analyse.health import ObservationColumns, compute_test_health
 from gatewatch.cli.main import cli
 from gatewatch.demo import DemoOptions, DemoTruth, load_truth
 from gatewatch.domain.health import HealthStatus
@@ -43,6 +44,8 @@ from gatewatch.services.health import (
 )
 from gatewatch.store import Store, open_store
 from gatewatch.store import schema as t
+from gatewatch.store.health_queries import HealthQuery, midnight
+from gatewatch.store.health_rows import ObsRow, compute_row_columns
 from support.health_truth import planted_intermittent, score_flaky
 
 Demo = tuple[Store, DemoTruth, Path]
@@ -199,3 +202,36 @@ def test_a_test_failing_only_in_the_broken_job_is_not_called_flaky(demo: Demo) -
         report = load_test_report(store, test_id, query)
         assert report.health.status == HealthStatus.BROKEN
         assert {j.status for j in report.by_job} >= {HealthStatus.BROKEN}
+
+
+def _reference_columns(store: Store, query: HealthQuery, pks: list[int]) -> ObservationColumns:
+    """Raw attempts the plain way: one joined row per attempt, parsed by the ORM."""
+    with store.unit_of_work(readonly=True) as uow:
+        health = uow.health
+        tr = t.test_result.c
+        stmt = health.raw_query().where(tr.test_pk.in_(pks))
+        if query.since is not None:
+            stmt = stmt.where(tr.timestamp >= midnight(query.since))
+        for column, value in ((t.build.c.job_name, query.job), (t.pipeline.c.name, query.pipeline)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        rows = [ObsRow(*row) for row in health._conn.execute(stmt.order_by(tr.id))]
+        cols = compute_row_columns(rows, health.verdict_kinds({r.build_uuid for r in rows}))
+        ids = health.test_ids([int(pk) for pk in cols.test_ids])
+    return replace(cols, test_ids=tuple(ids[int(pk)] for pk in cols.test_ids))
+
+
+@pytest.mark.parametrize("selection", [Selection(), Selection(days=1), Selection(pipeline="gate")])
+def test_the_narrow_raw_read_equals_the_joined_one(demo: Demo, selection: Selection) -> None:
+    store, _, _ = demo
+    query = resolve_query(store, selection)
+    with store.unit_of_work(readonly=True) as uow:
+        wanted = uow.health.failing_tests_by_job(query)
+        fast = uow.health.candidate_columns(query, wanted)
+        single = {job: uow.health.test_columns(replace(query, job=job), pks) for job, pks in wanted.items()}
+    assert wanted
+    for job, pks in wanted.items():
+        reference = compute_test_health(_reference_columns(store, replace(query, job=job), pks))
+        assert reference
+        assert compute_test_health(fast[job]) == reference
+        assert compute_test_health(single[job]) == reference

@@ -17,7 +17,6 @@ from gatewatch.analyse.health import (
     compute_job_health,
     compute_test_health,
     compute_test_health_from_rollups,
-    merge_job_rollups,
     wilson_interval,
 )
 from gatewatch.analyse.health.stats import compute_expected_rechecks
@@ -78,15 +77,9 @@ def load_jobs_overview(store: Store, query: HealthQuery) -> tuple[JobHealth, ...
     from one SQL aggregate over (job, code); the same numbers as ``load_jobs_health`` without
     ``daily`` and ``evidence`` (the status says flaky when same-code evidence exists)."""
     with store.unit_of_work(readonly=True) as uow:
-        totals = merge_job_rollups(
-            replace(r, day=None, branch="", pipeline="") for r in uow.health.job_rollups(query)
-        )
+        totals = uow.health.job_totals(query)  # summed in SQL, by job name
         codes = uow.health.job_code_summary(query)
-    return tuple(_overview(r, codes.get(r.job_name, (True, 0, 0, 0))) for r in sorted(totals, key=_job_name))
-
-
-def _job_name(r: DailyJobRollup) -> str:
-    return r.job_name
+    return tuple(_overview(r, codes.get(r.job_name, (True, 0, 0, 0))) for r in totals)
 
 
 def _rate(num: int, den: int) -> float | None:

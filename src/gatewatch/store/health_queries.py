@@ -38,13 +38,17 @@ from gatewatch.domain.health import BuildVerdict, DailyJobRollup, DailyTestRollu
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text
 from gatewatch.store.health_raw import (
+    VERDICT_KINDS,
     RawSelection,
     compute_attempt_columns,
     fetch_attempts,
     fetch_run_contexts,
+    parse_stored_time,
     split_by_job,
+    stored_time,
 )
 from gatewatch.store.health_rows import (
+    JOB_VALUES,
     NO_DAY,
     daily_test_rollup_from_row,
     job_rollup_from_row,
@@ -124,7 +128,7 @@ def job_observation(row: Any, verdicts: dict[str, str]) -> JobObservation:
         change=row.change_number,
         patchset=row.patchset_number,
         commit_sha=row.commit_sha,
-        started_at=row.start_time,
+        started_at=parse_stored_time(row.start_time),
         duration_s=row.duration_s,
         verdict=BuildVerdict(kind) if kind else None,
     )
@@ -165,18 +169,22 @@ class HealthQueries:
         b = t.build.c
         stmt = (
             select(b.uuid, b.job_name, b.result, b.voting, b.branch, b.change_number, b.patchset_number)
-            .add_columns(b.commit_sha, b.start_time, b.duration_s)
+            .add_columns(
+                b.commit_sha, stored_time(self._conn, b.start_time).label("start_time"), b.duration_s
+            )
             .add_columns(t.pipeline.c.name.label("pipeline"), t.project.c.name.label("project"))
+            .add_columns(t.triage_verdict.c.kind.label("verdict"))
             .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
             .outerjoin(t.project, t.project.c.id == b.project_id)
+            .outerjoin(t.triage_verdict, t.triage_verdict.c.build_id == b.id)
             .order_by(b.start_time, b.id)
         )
         if where is not None:
             stmt = stmt.where(where)
         if query is not None:
             stmt = stmt.where(*_build_where(query))
-        rows = list(self._conn.execute(stmt))
-        verdicts = self.verdict_kinds([r.uuid for r in rows])
+        rows = self._conn.execute(stmt).all()
+        verdicts = {r.uuid: VERDICT_KINDS[r.verdict] for r in rows if r.verdict in VERDICT_KINDS}
         return [job_observation(r, verdicts) for r in rows]
 
     def job_code_summary(self, query: HealthQuery) -> dict[str, tuple[bool, int, int, int]]:
@@ -194,12 +202,12 @@ class HealthQueries:
         code = (b.change_number, b.patchset_number, sha, lone)
         ok = case((b.result == "SUCCESS", 1), else_=0)
         v = t.triage_verdict.c
-        not_infra = or_(v.kind.is_(None), v.kind != "infra")
-        real = case((and_(b.result.not_in(["SUCCESS", "NODE_FAILURE"]), not_infra), 1), else_=0)
+        # the verdict is looked up only for failures (AND short-circuits), not joined to every build
+        infra = select(v.build_id).where(v.build_id == b.id, v.kind == "infra").exists()
+        real = case((and_(b.result.not_in(["SUCCESS", "NODE_FAILURE"]), ~infra), 1), else_=0)
         groups = (
             select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
             .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
-            .select_from(t.build.outerjoin(t.triage_verdict, v.build_id == b.id))
             .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
             .group_by(b.job_name, *code)
             .subquery()
@@ -231,6 +239,31 @@ class HealthQueries:
         table = t.daily_job_rollup
         stmt = select(table).where(*_rollup_where(table, query)).order_by(table.c.day, table.c.job_name)
         return [job_rollup_from_row(row._mapping) for row in self._conn.execute(stmt)]
+
+    def job_totals(self, query: HealthQuery) -> list[DailyJobRollup]:
+        """The selected job rollups summed per job in SQL (``day`` None, branch and pipeline ''),
+        by job name: what ``merge_job_rollups`` gives for them."""
+        c = t.daily_job_rollup.c
+        sums = [func.sum(c[name]) for name in JOB_VALUES]
+        stmt = (
+            select(c.job_name, *sums, func.sum(c.duration_sum_s))
+            .where(*_rollup_where(t.daily_job_rollup, query))
+            .group_by(c.job_name)
+            .order_by(c.job_name)
+        )
+        return [
+            job_rollup_from_row(
+                dict(zip(JOB_VALUES, (int(v or 0) for v in row[1:-1]), strict=True))
+                | {
+                    "day": NO_DAY,
+                    "job_name": row[0],
+                    "branch": "",
+                    "pipeline": "",
+                    "duration_sum_s": row[-1] or 0.0,
+                }
+            )
+            for row in self._conn.execute(stmt)
+        ]
 
     def test_pk(self, test_id: str) -> int | None:
         key = hashlib.sha256(clean_text(test_id).encode("utf-8")).hexdigest()

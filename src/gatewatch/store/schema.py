@@ -163,6 +163,19 @@ build = Table(
     Index(None, "job_name", "start_time"),
     Index(None, "project_id", "change_number", "patchset_number"),
     Index(None, "result", "start_time"),
+    # covering: the health jobs overview groups builds by job and code (migration 0006)
+    Index(
+        "ix_build_job_code_summary",
+        "job_name",
+        "change_number",
+        "patchset_number",
+        "commit_sha",
+        "result",
+        "voting",
+        "start_time",
+        "branch",
+        "pipeline_id",
+    ),
 )
 
 run = Table(

@@ -82,27 +82,35 @@ def _day(b: JobObservation) -> date | None:
 
 def compute_daily_job_rollups(builds: Iterable[JobObservation]) -> tuple[DailyJobRollup, ...]:
     """One rollup per (day, job, branch, pipeline); ingest merges them with :func:`merge_job_rollups`."""
-    rows: list[DailyJobRollup] = []
+    acc: dict[tuple[date | None, str, str, str], list[float]] = {}
     for b in builds:
         if not is_counted(b):
             continue
-        has_d = b.duration_s is not None
-        rows.append(
-            DailyJobRollup(
-                day=_day(b),
-                job_name=b.job_name,
-                branch=b.branch,
-                pipeline=b.pipeline,
-                builds=1,
-                successes=int(b.result == BuildResult.SUCCESS),
-                failures=int(b.result.is_failure),
-                infra_failures=int(is_infra(b)),
-                known_failures=int(is_known(b)),
-                duration_count=int(has_d),
-                duration_sum_s=b.duration_s if b.duration_s is not None else 0.0,
-            )
+        counts = acc.setdefault((_day(b), b.job_name, b.branch, b.pipeline), [0, 0, 0, 0, 0, 0, 0.0])
+        counts[0] += 1
+        counts[1] += b.result == BuildResult.SUCCESS
+        counts[2] += b.result.is_failure
+        counts[3] += is_infra(b)
+        counts[4] += is_known(b)
+        if b.duration_s is not None:
+            counts[5] += 1
+            counts[6] += b.duration_s
+    return tuple(
+        DailyJobRollup(
+            day=day,
+            job_name=job,
+            branch=branch,
+            pipeline=pipeline,
+            builds=int(n),
+            successes=int(ok),
+            failures=int(fails),
+            infra_failures=int(infra),
+            known_failures=int(known),
+            duration_count=int(timed),
+            duration_sum_s=total,
         )
-    return merge_job_rollups(rows)
+        for (day, job, branch, pipeline), (n, ok, fails, infra, known, timed, total) in acc.items()
+    )
 
 
 def merge_job_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[DailyJobRollup, ...]:

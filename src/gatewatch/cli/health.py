@@ -12,7 +12,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from gatewatch.analyse.health import render_exclude_list, render_quarantine_json
+from gatewatch.analyse.health import (
+    compute_attention_order,
+    render_exclude_list,
+    render_job_verdict,
+    render_quarantine_json,
+)
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
 from gatewatch.domain.health import HealthStatus, JobHealth, RegressionWindow, TestHealth
@@ -81,12 +86,15 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 
 
 def _print_jobs(jobs: tuple[JobHealth, ...], query: HealthQuery) -> None:
+    """Jobs worth attention first (broken, flaky, failing), then the healthy ones; what each
+    attention status means below the table (the same lines as the demo summary)."""
     table = Table("job", "status", "builds", "fail", "fail excl. infra (95% CI)", "excl. known", "rechecks")
-    for j in jobs:
+    ordered = compute_attention_order(jobs)
+    for j in ordered:
         rechecks = "-" if j.expected_rechecks is None else f"{j.expected_rechecks:.2f}"
         table.add_row(
             j.job_name + ("" if j.voting else " (nv)"),
-            j.status.value,
+            "healthy" if j.status == HealthStatus.STABLE else j.status.value,
             f"{j.builds:,}",
             _pct(j.failure_rate),
             f"{_pct(j.failure_rate_excl_infra)} {_interval(j.failure_interval_excl_infra)}",
@@ -96,6 +104,9 @@ def _print_jobs(jobs: tuple[JobHealth, ...], query: HealthQuery) -> None:
     console = Console()
     console.print(f"history since {query.since or 'the start'}")
     console.print(table)
+    for j in ordered:
+        if j.status != HealthStatus.STABLE or len(ordered) == 1:
+            console.print(f"  {j.job_name}: {render_job_verdict(j)}", soft_wrap=True)
 
 
 @click.group("health", invoke_without_command=True)

@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from gatewatch.analyse.health import (
+    classify_job_status,
+    compute_attention_order,
     compute_job_health,
     compute_test_health,
     compute_test_health_from_rollups,
+    render_job_verdict,
     wilson_interval,
 )
 from gatewatch.analyse.health.stats import compute_expected_rechecks
@@ -90,12 +93,9 @@ def _overview(r: DailyJobRollup, code: tuple[bool, int, int, int]) -> JobHealth:
     voting, correct, correct_fails, flaky_codes = code
     n, f, i, k = r.builds, r.failures, r.infra_failures, r.known_failures
     real = f - i
-    status = (
-        HealthStatus.BROKEN if r.successes == 0 and real >= 2
-        else HealthStatus.FLAKY if flaky_codes
-        else HealthStatus.FAILING if real
-        else HealthStatus.STABLE
-    )  # fmt: skip
+    status = classify_job_status(
+        builds=n, successes=r.successes, real_failures=real, infra_failures=i, flaky=flaky_codes > 0
+    )
     p = _rate(correct_fails, correct)
     return JobHealth(
         job_name=r.job_name,
@@ -209,19 +209,36 @@ def rebuild_health(store: Store, *, on_progress: Callable[[int, int], None] | No
 
 
 def render_health_summary(store: Store, *, days: int | None = None) -> list[str]:
-    """A few lines for the end of ``make demo``: jobs that are broken or flaky, the flakiest tests."""
+    """A few lines for the end of ``make demo``: the jobs worth attention (broken, flaky,
+    failing) with what that means, a count of the healthy rest, the flakiest tests and the
+    regression windows."""
     query = resolve_query(store, Selection(days=days))
-    jobs = load_jobs_overview(store, query)
-    flaky = load_flaky_tests(store, query)
+    jobs = compute_attention_order(load_jobs_overview(store, query))
+    found = load_flaky_tests(store, query, include_regressions=True)
     window = f"since {query.since}" if query.since else "all history"
     lines = [f"health ({window}): {len(jobs)} jobs, {sum(j.builds for j in jobs):,} builds"]
-    for job in jobs:
-        if job.status in FLAGGED:
-            rate = job.failure_rate_excl_infra or 0.0
-            lines.append(f"  job {job.job_name}: {job.status.value} (fails {rate:.0%} excluding infra)")
-    n_flaky = sum(h.status == HealthStatus.FLAKY for h in flaky)
-    lines.append(f"  {n_flaky} flaky and {len(flaky) - n_flaky} broken tests (gatewatch flaky)")
-    for h in [h for h in flaky if h.status == HealthStatus.FLAKY][:5]:
+    attention = [j for j in jobs if j.status != HealthStatus.STABLE]
+    for job in attention:
+        lines.append(
+            f"  job {job.job_name}{'' if job.voting else ' (non-voting)'}: {render_job_verdict(job)}"
+        )
+    rest = len(jobs) - len(attention)
+    lines.append(f"  {rest} other jobs healthy (no real failure beyond infra, or under 0.5 % of builds)")
+    flaky = [h for h in found if h.status == HealthStatus.FLAKY]
+    broken = [h for h in found if h.status == HealthStatus.BROKEN]
+    regressed = [h for h in found if h.regressions and h.status != HealthStatus.FLAKY]
+    lines.append(
+        f"  {len(flaky)} flaky and {len(broken)} broken tests, {len(regressed)} hit by a regression window "
+        "(gatewatch flaky)"
+    )
+    for h in flaky[:5]:
         lo, hi = h.failure_interval
         lines.append(f"    {(h.failure_probability or 0):6.2%} [{lo:.2%}, {hi:.2%}]  {h.test_id}")
+    for h in regressed[:3]:
+        w = h.regressions[-1]
+        until = f"to {w.ended_at:%Y-%m-%d %H:%M}, fixed" if w.fixed and w.ended_at else "still failing"
+        since = f"{w.started_at:%Y-%m-%d %H:%M}" if w.started_at else "?"
+        lines.append(
+            f"    regression, not flaky: broken from {since} {until} ({w.failed_runs} runs)  {h.test_id}"
+        )
     return lines

@@ -12,7 +12,10 @@ Definitions (docs/health.md):
   eventually merged, or passed this job in another build (a recheck); P(fail | correct)
   = failed correct builds (any cause, infra included: each costs a recheck) / correct
   builds, with a Wilson interval; expected rechecks per change = p / (1 - p), the mean of
-  a geometric number of failures before the first pass.
+  a geometric number of failures before the first pass;
+- status (:func:`classify_job_status`): broken (never passes), stable (no real failure, or
+  real failures under 0.5 % of the non-infra builds), flaky (the same code passed and failed),
+  failing (real failures otherwise).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class JobHealthOptions:
     confidence: float = 0.95
     min_failures_broken: int = 2
     max_evidence: int = 5
+    min_failure_rate: float = 0.005  # below this real (non-infra) failure rate a job is stable
 
 
 def is_counted(b: JobObservation) -> bool:
@@ -203,16 +207,37 @@ def _sorted_builds(builds: Iterable[JobObservation]) -> list[JobObservation]:
     return sorted((b for b in builds if is_counted(b)), key=_epoch)
 
 
+def classify_job_status(
+    *, builds: int, successes: int, real_failures: int, infra_failures: int, flaky: bool,
+    options: JobHealthOptions = JobHealthOptions(),
+) -> HealthStatus:  # fmt: skip
+    """A job's status from its counts (docs/health.md, "Jobs").
+
+    BROKEN: no success and at least ``min_failures_broken`` real (non-infra) failures. STABLE:
+    no real failure, or real failures under ``min_failure_rate`` of the builds that were not
+    infra failures (noise nobody should chase). Otherwise FLAKY when the same code both passed
+    and failed (``flaky``), else FAILING.
+    """
+    if successes == 0 and real_failures >= options.min_failures_broken:
+        return HealthStatus.BROKEN
+    tested = builds - infra_failures
+    if real_failures == 0 or real_failures < options.min_failure_rate * tested:
+        return HealthStatus.STABLE
+    return HealthStatus.FLAKY if flaky else HealthStatus.FAILING
+
+
 def _status(
     builds: Sequence[JobObservation], evidence: tuple[FlakyEvidence, ...], options: JobHealthOptions
 ) -> HealthStatus:
-    successes = sum(b.result == BuildResult.SUCCESS for b in builds)
-    real = sum(b.result.is_failure and not is_infra(b) for b in builds)
-    if successes == 0 and real >= options.min_failures_broken:
-        return HealthStatus.BROKEN
-    if evidence:
-        return HealthStatus.FLAKY
-    return HealthStatus.FAILING if real else HealthStatus.STABLE
+    infra = sum(is_infra(b) for b in builds)
+    return classify_job_status(
+        builds=len(builds),
+        successes=sum(b.result == BuildResult.SUCCESS for b in builds),
+        real_failures=sum(b.result.is_failure for b in builds) - infra,
+        infra_failures=infra,
+        flaky=bool(evidence),
+        options=options,
+    )
 
 
 def compute_one_job_health(
@@ -260,3 +285,37 @@ def compute_job_health(
     for b in builds:
         per_job.setdefault(b.job_name, []).append(b)
     return tuple(compute_one_job_health(per_job[name], options=options) for name in sorted(per_job))
+
+
+ATTENTION = (HealthStatus.BROKEN, HealthStatus.FLAKY, HealthStatus.FAILING)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render_job_verdict(job: JobHealth) -> str:
+    """What a job's status means, in one line a developer reads (summary and ``gatewatch health``)."""
+    real = job.failures - job.infra_failures
+    lo, hi = job.failure_interval_excl_infra
+    rate = f"{_pct(job.failure_rate_excl_infra)} of builds [{lo:.1%}, {hi:.1%}] excluding infra"
+    if job.status == HealthStatus.BROKEN:
+        return f"broken, never passed ({real} real failures in {job.builds} builds)"
+    if job.status == HealthStatus.FLAKY:
+        rechecks = "-" if job.expected_rechecks is None else f"{job.expected_rechecks:.2f}"
+        return f"flaky, fails {rate}, the same code passed and failed; {rechecks} rechecks per correct change"
+    if job.status == HealthStatus.FAILING:
+        return f"failing, fails {rate}, never twice on the same code (real breakages)"
+    if real:
+        return f"healthy, {real} real failures in {job.builds} builds (under the 0.5 % noise floor)"
+    if job.infra_failures:
+        return f"healthy, only infra failures ({job.infra_failures} in {job.builds} builds)"
+    return "healthy"
+
+
+def compute_attention_order(jobs: Iterable[JobHealth]) -> list[JobHealth]:
+    """Jobs worth attention first (broken, flaky, failing), each by real failure rate, then the rest."""
+    rank = {s: i for i, s in enumerate(ATTENTION)}
+    return sorted(
+        jobs, key=lambda j: (rank.get(j.status, len(rank)), -(j.failure_rate_excl_infra or 0.0), j.job_name)
+    )

@@ -38,6 +38,7 @@ from gatewatch.domain.health import BuildVerdict, DailyJobRollup, DailyTestRollu
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text
 from gatewatch.store.health_raw import (
+    CHUNK_ROWS,
     VERDICT_KINDS,
     RawSelection,
     compute_attempt_columns,
@@ -183,9 +184,11 @@ class HealthQueries:
             stmt = stmt.where(where)
         if query is not None:
             stmt = stmt.where(*_build_where(query))
-        rows = self._conn.execute(stmt).all()
-        verdicts = {r.uuid: VERDICT_KINDS[r.verdict] for r in rows if r.verdict in VERDICT_KINDS}
-        return [job_observation(r, verdicts) for r in rows]
+        out: list[JobObservation] = []
+        for rows in self._conn.execute(stmt).partitions(CHUNK_ROWS):  # rows dropped chunk by chunk
+            verdicts = {r.uuid: VERDICT_KINDS[r.verdict] for r in rows if r.verdict in VERDICT_KINDS}
+            out += [job_observation(r, verdicts) for r in rows]
+        return out
 
     def job_code_summary(self, query: HealthQuery) -> dict[str, tuple[bool, int, int, int]]:
         """Per job, aggregated in SQL over (job, code) groups of counted builds:

@@ -86,7 +86,7 @@ def parse_stored_time(value: str | datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _epoch_s(stamps: Sequence[Any], *, text: bool) -> FloatArray:
+def compute_epoch_seconds(stamps: Sequence[Any], *, text: bool) -> FloatArray:
     """Epoch seconds of stored timestamps, NaN for none: what ``UTCDateTime`` then
     ``datetime.timestamp`` give. SQLite text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC) is parsed by
     numpy (microseconds / 1e6 is exactly ``timestamp()``); PostgreSQL returns datetimes."""
@@ -137,7 +137,7 @@ def _attempt_part(rows: Sequence[Any], *, text: bool) -> tuple[npt.NDArray[Any],
         np.array(pks, dtype=np.int64),
         np.array(runs, dtype=np.int64),
         np.array([OUTCOME_BY_VALUE[o] for o in outcomes], dtype=np.int8),
-        _epoch_s(stamps, text=text),
+        compute_epoch_seconds(stamps, text=text),
         np.array(durations, dtype=np.float64).reshape(len(rows)),
     )
 
@@ -208,7 +208,7 @@ def fetch_run_contexts(
     )
 
 
-def _factorise_ints(values: IntArray) -> tuple[IntArray, IntArray]:
+def compute_first_appearance(values: IntArray) -> tuple[IntArray, IntArray]:
     """(distinct values in order of first appearance, index of each value among them)."""
     uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
@@ -232,8 +232,8 @@ def compute_attempt_columns(
         attempts = attempts.take(np.flatnonzero(known))
     if attempts.size == 0:
         return compute_columns(())
-    tests, test = _factorise_ints(attempts.test_pk)
-    runs, run = _factorise_ints(attempts.run_id)
+    tests, test = compute_first_appearance(attempts.test_pk)
+    runs, run = compute_first_appearance(attempts.run_id)
     ctx = contexts.positions(runs)
     codes, run_code = _factorise([contexts.code[c] for c in ctx.tolist()])
     builds, run_build = _factorise([contexts.build_uuid[c] for c in ctx.tolist()])

@@ -20,6 +20,7 @@ Definitions (docs/health.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date
@@ -169,37 +170,48 @@ def compute_job_rates_from_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[D
     )
 
 
-def _correct_codes(builds: Sequence[JobObservation]) -> set[str]:
-    return {compute_job_code_key(b) for b in builds if b.merged or b.result == BuildResult.SUCCESS}
+def _correct_codes(builds: Sequence[JobObservation], keys: Sequence[str]) -> set[str]:
+    return {k for k, b in zip(keys, builds, strict=True) if b.merged or b.result == BuildResult.SUCCESS}
 
 
-def _evidence(builds: Sequence[JobObservation], limit: int) -> tuple[FlakyEvidence, ...]:
-    """Codes on which this job both passed and failed (not infra), most recent first."""
-    by_code: dict[str, list[JobObservation]] = {}
-    for b in builds:
-        by_code.setdefault(compute_job_code_key(b), []).append(b)
+def _evidence(builds: Sequence[JobObservation], keys: Sequence[str], limit: int) -> tuple[FlakyEvidence, ...]:
+    """Codes on which this job both passed and failed (not infra), most recent first
+    (the last ``limit`` such codes by first appearance)."""
+    passed_codes = {k for k, b in zip(keys, builds, strict=True) if b.result == BuildResult.SUCCESS}
+    failed_codes = {
+        k for k, b in zip(keys, builds, strict=True) if b.result.is_failure and not is_infra(b)
+    }  # fmt: skip
+    both = [
+        k
+        for k in dict.fromkeys(keys)
+        if k in passed_codes and k in failed_codes and not k.startswith("build:")
+    ]
+    groups: dict[str, list[JobObservation]] = {k: [] for k in both[-limit:]} if limit > 0 else {}
+    for k, b in zip(keys, builds, strict=True):
+        if k in groups:
+            groups[k].append(b)
     found = []
-    for code, group in by_code.items():
+    for code, group in groups.items():
         passed = [b.build_uuid for b in group if b.result == BuildResult.SUCCESS]
         failed = [b.build_uuid for b in group if b.result.is_failure and not is_infra(b)]
-        if passed and failed and not code.startswith("build:"):
-            found.append(
-                FlakyEvidence(
-                    kind="same_code",
-                    code=code,
-                    passed_runs=tuple(passed[-MAX_BUILDS_PER_SIDE:]),
-                    failed_runs=tuple(failed[-MAX_BUILDS_PER_SIDE:]),
-                    build_uuids=tuple(passed[-MAX_BUILDS_PER_SIDE:] + failed[-MAX_BUILDS_PER_SIDE:]),
-                )
+        found.append(
+            FlakyEvidence(
+                kind="same_code",
+                code=code,
+                passed_runs=tuple(passed[-MAX_BUILDS_PER_SIDE:]),
+                failed_runs=tuple(failed[-MAX_BUILDS_PER_SIDE:]),
+                build_uuids=tuple(passed[-MAX_BUILDS_PER_SIDE:] + failed[-MAX_BUILDS_PER_SIDE:]),
             )
-    return tuple(reversed(found[-limit:]))
+        )
+    return tuple(reversed(found))
 
 
-def _epoch(b: JobObservation) -> tuple[bool, float]:
+def _epoch(b: JobObservation) -> float:
+    """Sort key: start time, builds without one last (ties keep their order: sort is stable)."""
     if b.started_at is None:
-        return (True, 0.0)
+        return math.inf
     at = b.started_at if b.started_at.tzinfo else b.started_at.replace(tzinfo=UTC)
-    return (False, at.timestamp())
+    return at.timestamp()
 
 
 def _sorted_builds(builds: Iterable[JobObservation]) -> list[JobObservation]:
@@ -249,11 +261,12 @@ def compute_one_job_health(
     fails = sum(b.result.is_failure for b in ordered)
     infra = sum(is_infra(b) for b in ordered)
     known = sum(is_known(b) for b in ordered)
-    correct = _correct_codes(ordered)
-    on_correct = [b for b in ordered if compute_job_code_key(b) in correct]
+    keys = [compute_job_code_key(b) for b in ordered]
+    correct = _correct_codes(ordered, keys)
+    on_correct = [b for k, b in zip(keys, ordered, strict=True) if k in correct]
     correct_fails = sum(b.result.is_failure for b in on_correct)
     p_correct = _rate(correct_fails, len(on_correct))
-    evidence = _evidence(ordered, options.max_evidence)
+    evidence = _evidence(ordered, keys, options.max_evidence)
     status = _status(ordered, evidence, options)
     return JobHealth(
         job_name=ordered[-1].job_name if ordered else (builds[0].job_name if builds else ""),

@@ -10,8 +10,10 @@ On SQLite (and PostgreSQL with --pg), over a demo store (default demo: >= 1M tes
 - rollup cost at ingest: the same day ingested into two fresh stores, with and without the
   rollup upkeep (HealthRepository hooks replaced by no-ops in the second), interleaved; the
   ratio is what rollups add to ingest;
-- --check: the demo truth check (recall/precision of planted flaky tests with rate >= 1 %,
-  interval coverage, the broken non-voting job) on the store's history.
+- --check: the demo truth check on the store's history: recall of planted flaky tests with
+  rate >= 1 %, precision against planted intermittent tests and against planted flaky tests
+  alone, interval coverage, the broken non-voting job, the planted regression's verdict and
+  window (definitions in tests/support/health_truth.py and check()).
 
 The default store is built once with `gatewatch demo` (minutes) under bench/.work/health and
 reused; pass --home DIR to reuse another one.
@@ -22,6 +24,7 @@ Usage: python bench/health.py [--quick] [--pg] [--home DIR] [--reps 30] [--check
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import sys
@@ -35,8 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import WORK, interleave, write_record
 from gatewatch.demo import DemoOptions, load_truth
-from gatewatch.domain.health import HealthStatus
-from gatewatch.domain.results import Outcome
 from gatewatch.ingest.sources import Limits
 from gatewatch.services.demo import run_demo
 from gatewatch.services.health import (
@@ -50,6 +51,7 @@ from gatewatch.services.health import (
 from gatewatch.services.ingest import ingest_paths
 from gatewatch.store import Store, open_store
 from gatewatch.store.health import HealthRepository
+from support.health_truth import score_flaky
 
 
 def _quantiles(values: list[float]) -> tuple[float, float]:
@@ -149,20 +151,16 @@ def rollup_cost(url_for: Callable[[str], str], paths: list[str], tmp: Path, reps
 
 
 def check(store: Store, truth_path: Path) -> dict[str, Any]:
-    """Recall/precision of planted flaky tests (rate >= 1 %), interval coverage, broken job."""
+    """Precision and recall of the flaky verdicts against the planted truth, interval coverage,
+    the broken job and the planted regression (definitions: tests/support/health_truth.py).
+
+    precision = called flaky that are planted intermittent (truth.flaky_tests, race-bug tests,
+    tests the planted uncategorized failures broke) / called flaky; also against
+    truth.flaky_tests alone; recall = planted flaky tests with rate >= 1 % called flaky / those.
+    """
     truth = load_truth(truth_path)
-    reported = load_flaky_tests(store, resolve_query(store, Selection()))
-    flaky = {(h.test_id, h.job_name) for h in reported if h.status == HealthStatus.FLAKY}
-    planted = {(f.test_id, f.job_name) for f in truth.flaky_tests if f.rate >= 0.01}
-    unstable = {f.test_id for f in truth.flaky_tests} | {b.test_id for b in truth.bugs}
-    unstable.add(truth.regression.test_id)
-    with store.unit_of_work(readonly=True) as uow:  # tests an uncategorized planted failure broke
-        for builds in truth.uncategorized.values():
-            for uuid in builds:
-                for run in uow.runs.get_for_build(uuid):
-                    unstable |= {r.test_id for r in run.results if r.outcome in (Outcome.FAIL, Outcome.ERROR)}
-    found = planted & flaky
-    false = {k for k in flaky if k[0] not in unstable}
+    reported = load_flaky_tests(store, resolve_query(store, Selection()), include_regressions=True)
+    score = score_flaky(store, truth, reported)
     covered = 0
     for f in truth.flaky_tests:
         h = load_test_report(store, f.test_id, resolve_query(store, Selection(job=f.job_name))).health
@@ -171,17 +169,50 @@ def check(store: Store, truth_path: Path) -> dict[str, Any]:
         name: load_job_health(store, name, resolve_query(store, Selection())).status.value
         for name in truth.broken_jobs
     }
+    reg = truth.regression
+    regression = load_test_report(
+        store, reg.test_id, resolve_query(store, Selection(job=reg.job_name))
+    ).health
     out = {
-        "planted_ge_1pct": len(planted),
-        "recall": len(found) / len(planted) if planted else None,
-        "called_flaky": len(flaky),
-        "not_planted_unstable": sorted(false),
-        "precision_vs_unstable": (len(flaky) - len(false)) / len(flaky) if flaky else None,
+        "definitions": {
+            "precision": "called flaky and planted intermittent / called flaky",
+            "planted_intermittent": "truth.flaky_tests | truth.bugs test ids | tests broken by truth.uncategorized",
+            "precision_vs_flaky_tests": "called flaky and in truth.flaky_tests / called flaky",
+            "recall": "truth.flaky_tests with rate >= 1 % called flaky in their job / those planted",
+        },
+        "called_flaky": score.called_flaky,
+        "precision": score.precision,
+        "precision_vs_flaky_tests": score.precision_vs_flaky_tests,
+        "recall": score.recall,
+        "planted_ge_1pct": score.planted,
+        "missed": score.missed,
+        "false_positives": score.false_positives,
         "intervals_covering": f"{covered}/{len(truth.flaky_tests)}",
         "broken_jobs": broken,
-        "missed": sorted(planted - flaky),
+        "regression": {
+            "test_id": reg.test_id,
+            "status": regression.status.value,
+            "called_flaky": score.regression_called_flaky,
+            "windows": [
+                {
+                    "from": w.started_at.isoformat() if w.started_at else None,
+                    "to": w.ended_at.isoformat() if w.ended_at else None,
+                    "fixed_at": w.fixed_at.isoformat() if w.fixed_at else None,
+                    "runs": w.runs,
+                    "failed_runs": w.failed_runs,
+                    "first_failed_build": w.first_failed_build,
+                    "p_value": w.p_value,
+                }
+                for w in regression.regressions
+            ],
+            "planted": {
+                "start": reg.start,
+                "end": reg.end,
+                "first_build": reg.builds[0] if reg.builds else "",
+            },
+        },
     }
-    print(f"  check: {out}", file=sys.stderr)
+    print(f"  check: {json.dumps(out, indent=2, default=str)}", file=sys.stderr)
     return out
 
 

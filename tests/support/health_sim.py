@@ -3,7 +3,10 @@
 Each run is one build: most test new code (a new change/patchset), some are rechecks of the
 previous run's code. Planted tests: ``stable`` (never fails), ``flaky`` (each attempt fails
 independently with ``rate``), ``broken`` (always fails), ``regression`` (fails every attempt
-on changes [start, start + length): a real breakage, later fixed, that rechecks reproduce).
+on changes [start, start + length): a real breakage, later fixed, that rechecks reproduce),
+``dependency`` (fails every attempt of runs [start, start + length) whatever change they
+test: a dependency broke it, so a recheck of a change tested before the window fails inside
+it; ``length`` 0 means until the end).
 """
 
 from __future__ import annotations
@@ -22,14 +25,20 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlantedTest:
     test_id: str
-    kind: str  # stable | flaky | broken | regression
+    kind: str  # stable | flaky | broken | regression | dependency
     rate: float = 0.0
     start: int = 0
     length: int = 0
 
 
-def _fails(rng: np.random.Generator, test: PlantedTest, change: int) -> bool:
-    if test.kind == "flaky":
+def _fails(rng: np.random.Generator, test: PlantedTest, change: int, run: int) -> bool:
+    if (
+        test.kind == "dependency"
+        and test.start <= run
+        and (not test.length or run < test.start + test.length)
+    ):
+        return True
+    if test.kind == "flaky" or (test.kind == "dependency" and test.rate > 0):
         return bool(rng.random() < test.rate)
     if test.kind == "broken":
         return True
@@ -57,7 +66,7 @@ def simulate_history(
         for t in tests:
             attempt = 1
             while True:
-                failed = _fails(rng, t, change)
+                failed = _fails(rng, t, change, r)
                 out.append(
                     TestObservation(
                         test_id=t.test_id,
@@ -79,9 +88,16 @@ def simulate_history(
 
 
 def planted_suite(
-    rates: tuple[float, ...], *, per_rate: int, stable: int, regressions: int, runs: int
+    rates: tuple[float, ...],
+    *,
+    per_rate: int,
+    stable: int,
+    regressions: int,
+    runs: int,
+    dependencies: int = 0,
 ) -> list[PlantedTest]:
-    """``per_rate`` flaky tests per rate, stable tests, broken tests and regressions."""
+    """``per_rate`` flaky tests per rate, stable tests, broken tests, regressions and
+    ``dependencies`` tests broken by a dependency for 5-30 runs (then fixed)."""
     tests = [
         PlantedTest(test_id=f"flaky_{rate}_{i}", kind="flaky", rate=rate)
         for rate in rates
@@ -97,6 +113,15 @@ def planted_suite(
             length=1 + i % 6,
         )
         for i in range(regressions)
+    ]
+    tests += [
+        PlantedTest(
+            test_id=f"dependency_{i}",
+            kind="dependency",
+            start=runs // 4 + (i * 53) % max(runs // 2, 1),
+            length=5 + (i * 7) % 26,
+        )
+        for i in range(dependencies)
     ]
     return tests
 

@@ -12,10 +12,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from gatewatch.analyse.health import render_exclude_list, render_quarantine_json
+from gatewatch.analyse.health import (
+    compute_attention_order,
+    render_exclude_list,
+    render_job_verdict,
+    render_quarantine_json,
+)
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
-from gatewatch.domain.health import JobHealth, TestHealth
+from gatewatch.domain.health import HealthStatus, JobHealth, RegressionWindow, TestHealth
 from gatewatch.services.health import (
     Selection,
     load_flaky_tests,
@@ -81,12 +86,15 @@ def _interval(lo_hi: tuple[float, float]) -> str:
 
 
 def _print_jobs(jobs: tuple[JobHealth, ...], query: HealthQuery) -> None:
+    """Jobs worth attention first (broken, flaky, failing), then the healthy ones; what each
+    attention status means below the table (the same lines as the demo summary)."""
     table = Table("job", "status", "builds", "fail", "fail excl. infra (95% CI)", "excl. known", "rechecks")
-    for j in jobs:
+    ordered = compute_attention_order(jobs)
+    for j in ordered:
         rechecks = "-" if j.expected_rechecks is None else f"{j.expected_rechecks:.2f}"
         table.add_row(
             j.job_name + ("" if j.voting else " (nv)"),
-            j.status.value,
+            "healthy" if j.status == HealthStatus.STABLE else j.status.value,
             f"{j.builds:,}",
             _pct(j.failure_rate),
             f"{_pct(j.failure_rate_excl_infra)} {_interval(j.failure_interval_excl_infra)}",
@@ -96,6 +104,9 @@ def _print_jobs(jobs: tuple[JobHealth, ...], query: HealthQuery) -> None:
     console = Console()
     console.print(f"history since {query.since or 'the start'}")
     console.print(table)
+    for j in ordered:
+        if j.status != HealthStatus.STABLE or len(ordered) == 1:
+            console.print(f"  {j.job_name}: {render_job_verdict(j)}", soft_wrap=True)
 
 
 @click.group("health", invoke_without_command=True)
@@ -161,6 +172,15 @@ def _print_evidence(console: Console, evidence: tuple[Any, ...]) -> None:
         )
 
 
+def _status_text(h: TestHealth) -> str:
+    if not h.regressions or h.status == HealthStatus.FLAKY:
+        return h.status.value + (" (and regression windows, below)" if h.regressions else "")
+    fixed = all(w.fixed for w in h.regressions)
+    return (
+        f"{h.status.value}: a regression{', fixed' if fixed else ''} (failures in a block of runs), not flaky"
+    )
+
+
 def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g} s"
 
@@ -183,7 +203,7 @@ def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
         return
     console = Console()
     h = report.health
-    console.print(f"{h.test_id}\n  status {h.status.value}; {h.runs} runs, {h.attempts} attempts")
+    console.print(f"{h.test_id}\n  status {_status_text(h)}; {h.runs} runs, {h.attempts} attempts")
     console.print(
         f"  failure probability {_pct(h.failure_probability)} {_interval(h.failure_interval)}; "
         f"flip rate {_pct(h.flip_rate)}; score {h.flakiness_score:.2f}"
@@ -193,11 +213,15 @@ def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
     stepped = f"; duration step {step.before_s:.3g} -> {step.after_s:.3g} s" if step else ""
     console.print(f"  duration p50 {_seconds(h.duration_p50_s)}, p95 {_seconds(h.duration_p95_s)}{stepped}")
     _print_evidence(console, h.evidence)
+    if not report.by_job and h.regressions:
+        console.print("  regression windows (failures here are a breakage, not flakiness):")
+        _print_windows(console, h.regressions)
     for j in report.by_job:
         console.print(
             f"  in {j.job_name}: {j.status.value}, {j.runs} runs, failure probability "
             f"{_pct(j.failure_probability)} {_interval(j.failure_interval)}"
         )
+        _print_windows(console, j.regressions)
     table = Table("day", "job", "branch", "pipeline", "runs", "passes", "failures", "skips", "infra")
     for r in report.daily:
         table.add_row(str(r.day), r.job_name, r.branch, r.pipeline, str(r.runs), str(r.passes), str(r.failures),
@@ -254,7 +278,8 @@ def flaky(app: AppContext, /, style: str | None, quarantine_json: bool, broken: 
       gatewatch flaky --exclude-list stestr --out exclude.txt
       gatewatch flaky --quarantine-json > quarantine.json
     """
-    tests = load_flaky_tests(app.store, _query(app, kw), include_broken=broken)
+    found = load_flaky_tests(app.store, _query(app, kw), include_broken=broken, include_regressions=True)
+    tests = tuple(h for h in found if h.status in QUARANTINED)
     if style is not None:
         _write(out, render_exclude_list(tests, style=style))
         return
@@ -263,20 +288,62 @@ def flaky(app: AppContext, /, style: str | None, quarantine_json: bool, broken: 
         _write(out, render_quarantine_json(tests, generated_at=now, include_broken=broken))
         return
     if kw["as_json"]:
-        echo_json({"tests": [as_data(h) for h in tests]})
+        echo_json({"tests": [as_data(h) for h in found]})
         return
-    _print_tests(tests)
+    _print_tests(found)
+
+
+QUARANTINED = (HealthStatus.FLAKY, HealthStatus.BROKEN)
+
+
+def _evidence_kinds(h: TestHealth) -> str:
+    kinds = sorted({e.kind for e in h.evidence} | ({"window"} if h.regressions else set()))
+    return ",".join(kinds) or "-"
 
 
 def _print_tests(tests: tuple[TestHealth, ...]) -> None:
+    console = Console()
     table = Table("status", "fail prob. (95% CI)", "runs", "flip", "score", "evidence", "job", "test")
     for h in tests:
-        kinds = ",".join(sorted({e.kind for e in h.evidence})) or "-"
-        table.add_row(h.status.value, f"{_pct(h.failure_probability)} {_interval(h.failure_interval)}",
-                      str(h.runs), _pct(h.flip_rate), f"{h.flakiness_score:.2f}", kinds, h.job_name, h.test_id)  # fmt: skip
-    Console().print(table)
-    if not tests:
-        Console().print("no flaky or broken test in the selected history")
+        if h.status in QUARANTINED:
+            table.add_row(h.status.value, f"{_pct(h.failure_probability)} {_interval(h.failure_interval)}",
+                          str(h.runs), _pct(h.flip_rate), f"{h.flakiness_score:.2f}", _evidence_kinds(h),
+                          h.job_name, h.test_id)  # fmt: skip
+    if table.row_count:
+        console.print(table)
+    else:
+        console.print("no flaky or broken test in the selected history")
+    windows = [h for h in tests if h.regressions]
+    if windows:
+        console.print(
+            "\nregression windows: failures packed into consecutive runs (a breakage in the code or a "
+            "dependency, not flakiness; docs/health.md)"
+        )
+    for h in windows:
+        console.print(f"  {h.test_id} in {h.job_name}:", soft_wrap=True)
+        _print_windows(console, h.regressions)
+
+
+def _when(at: datetime | None) -> str:
+    return "?" if at is None else at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def describe_window(w: RegressionWindow) -> str:
+    """One line a user reads: "broken from X to Y (N of M runs failed), fixed by Z" or "broken since X"."""
+    if w.fixed:
+        head = f"broken from {_when(w.started_at)} to {_when(w.ended_at)}, fixed by {_when(w.fixed_at)}"
+    else:
+        head = f"broken since {_when(w.started_at)}, still failing"
+    return (
+        f"{head} ({w.failed_runs} of {w.runs} runs failed on {w.branch or 'any branch'}); "
+        f"first failing build {w.first_failed_build} ({w.first_failed_code}), last pass "
+        f"{_when(w.last_passed_at)}; p = {w.p_value:.1e}"
+    )
+
+
+def _print_windows(console: Console, windows: tuple[RegressionWindow, ...]) -> None:
+    for w in windows:
+        console.print(f"    {describe_window(w)}", soft_wrap=True)
 
 
 def register(cli: click.Group) -> None:

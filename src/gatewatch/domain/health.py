@@ -26,9 +26,10 @@ class BuildVerdict(enum.StrEnum):
 class HealthStatus(enum.StrEnum):
     """What the history says about a test or a job.
 
-    BROKEN: it never passes in the window (always fails); FLAKY: it both passes and fails
-    on the same code, or fails at random (see docs/health.md); FAILING: it fails, but in
-    streaks that follow code changes (a regression, not noise); STABLE: otherwise.
+    BROKEN: it never passes in the window (always fails), or fails on every run since a
+    point (an open regression window); FLAKY: it both passes and fails on the same code, or
+    fails at random (see docs/health.md); FAILING: it fails, but in streaks that follow code
+    changes (a regression window that was fixed, not noise); STABLE: otherwise.
     """
 
     STABLE = "stable"
@@ -179,6 +180,33 @@ class FlakyEvidence:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RegressionWindow:
+    """A block of consecutive failed runs of a test that independent failures would not
+    produce (docs/health.md, "Regression windows"): the test was broken from ``started_at``
+    to ``ended_at`` and, when ``fixed``, passed again at ``fixed_at`` in ``fixed_build``
+    (not fixed: it still failed at its newest run, "broken since ``started_at``").
+
+    ``first_failed_build``/``first_failed_code`` name the first failing build and the code it
+    tested (``c:CHANGE,PS``, ``sha:COMMIT``): the breakage landed before it (in the code or a
+    dependency), after ``last_passed_at``. ``p_value`` is the chance that independent failures
+    pack that densely into some window (Bonferroni-corrected).
+    """
+
+    branch: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_passed_at: datetime | None
+    fixed_at: datetime | None
+    runs: int
+    failed_runs: int
+    first_failed_build: str
+    first_failed_code: str
+    fixed: bool
+    fixed_build: str
+    p_value: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TestHealth:
     """Health of one test over the selected history (optionally one job).
 
@@ -186,6 +214,7 @@ class TestHealth:
     ``failure_interval`` is the Wilson interval of ``failure_probability``.
     ``flip_rate`` is over consecutive runs ordered by time; ``same_code_flip_rate``
     over consecutive runs of the same code (None when no code was run twice).
+    ``regressions`` are the regression windows found (failures there are not flakiness).
     """
 
     __test__ = False
@@ -212,6 +241,7 @@ class TestHealth:
     duration_p95_s: float | None
     duration_step: DurationStep | None = None
     evidence: tuple[FlakyEvidence, ...] = ()
+    regressions: tuple[RegressionWindow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,10 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from gatewatch.analyse.health import (
+    classify_job_status,
+    compute_attention_order,
     compute_job_health,
     compute_test_health,
     compute_test_health_from_rollups,
-    merge_job_rollups,
+    render_job_verdict,
     wilson_interval,
 )
 from gatewatch.analyse.health.stats import compute_expected_rechecks
@@ -78,15 +80,9 @@ def load_jobs_overview(store: Store, query: HealthQuery) -> tuple[JobHealth, ...
     from one SQL aggregate over (job, code); the same numbers as ``load_jobs_health`` without
     ``daily`` and ``evidence`` (the status says flaky when same-code evidence exists)."""
     with store.unit_of_work(readonly=True) as uow:
-        totals = merge_job_rollups(
-            replace(r, day=None, branch="", pipeline="") for r in uow.health.job_rollups(query)
-        )
+        totals = uow.health.job_totals(query)  # summed in SQL, by job name
         codes = uow.health.job_code_summary(query)
-    return tuple(_overview(r, codes.get(r.job_name, (True, 0, 0, 0))) for r in sorted(totals, key=_job_name))
-
-
-def _job_name(r: DailyJobRollup) -> str:
-    return r.job_name
+    return tuple(_overview(r, codes.get(r.job_name, (True, 0, 0, 0))) for r in totals)
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -97,12 +93,9 @@ def _overview(r: DailyJobRollup, code: tuple[bool, int, int, int]) -> JobHealth:
     voting, correct, correct_fails, flaky_codes = code
     n, f, i, k = r.builds, r.failures, r.infra_failures, r.known_failures
     real = f - i
-    status = (
-        HealthStatus.BROKEN if r.successes == 0 and real >= 2
-        else HealthStatus.FLAKY if flaky_codes
-        else HealthStatus.FAILING if real
-        else HealthStatus.STABLE
-    )  # fmt: skip
+    status = classify_job_status(
+        builds=n, successes=r.successes, real_failures=real, infra_failures=i, flaky=flaky_codes > 0
+    )
     p = _rate(correct_fails, correct)
     return JobHealth(
         job_name=r.job_name,
@@ -164,27 +157,41 @@ def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestRepo
     (health,) = compute_test_health(cols)
     if by_job:  # verdicts are per job: the same change in two jobs is not the same code tested twice
         status = min((j.status for j in by_job), key=STATUS_RANK.index)
-        health = replace(health, status=status, evidence=tuple(e for j in by_job for e in j.evidence))
+        health = replace(
+            health,
+            status=status,
+            evidence=tuple(e for j in by_job for e in j.evidence),
+            regressions=tuple(r for j in by_job for r in j.regressions),
+        )
     return TestReport(health=health, by_job=by_job, daily=daily)
 
 
 def load_flaky_tests(
-    store: Store, query: HealthQuery, *, include_broken: bool = True
+    store: Store, query: HealthQuery, *, include_broken: bool = True, include_regressions: bool = False
 ) -> tuple[TestHealth, ...]:
-    """Flaky (and broken) tests per job, with their evidence, flaky first, most costly first.
+    """Flaky (and broken) tests per job, with their evidence, flaky first, most costly first;
+    with ``include_regressions`` also the (FAILING) tests whose failures form a regression
+    window that was fixed, last.
 
     Health is judged per (test, job): a test that always fails in a broken job and passes in
     the others is broken there, not flaky, and runs of the same change in two jobs are not
     "the same code tested twice". Only tests that failed in the window (SQL ``HAVING
     SUM(failures) > 0`` over the rollups) are read as raw rows.
     """
-    wanted = FLAGGED if include_broken else (HealthStatus.FLAKY,)
-    tests: list[TestHealth] = []
+    flagged = FLAGGED if include_broken else (HealthStatus.FLAKY,)
+
+    def wanted(h: TestHealth) -> bool:
+        return h.status in flagged or (include_regressions and bool(h.regressions))
+
     with store.unit_of_work(readonly=True) as uow:
-        for job, pks in sorted(uow.health.failing_tests_by_job(query).items()):
-            cols = uow.health.test_columns(replace(query, job=job), pks)
-            tests += [replace(h, job_name=job) for h in compute_test_health(cols) if h.status in wanted]
-    tests.sort(key=lambda h: (h.status != HealthStatus.FLAKY, -(h.failure_probability or 0.0), h.test_id))
+        columns = uow.health.candidate_columns(query, uow.health.failing_tests_by_job(query))
+    tests = [
+        replace(h, job_name=job)
+        for job, cols in sorted(columns.items())
+        for h in compute_test_health(cols)
+        if wanted(h)
+    ]
+    tests.sort(key=lambda h: (STATUS_RANK.index(h.status), -(h.failure_probability or 0.0), h.test_id))
     return tuple(tests)
 
 
@@ -202,19 +209,36 @@ def rebuild_health(store: Store, *, on_progress: Callable[[int, int], None] | No
 
 
 def render_health_summary(store: Store, *, days: int | None = None) -> list[str]:
-    """A few lines for the end of ``make demo``: jobs that are broken or flaky, the flakiest tests."""
+    """A few lines for the end of ``make demo``: the jobs worth attention (broken, flaky,
+    failing) with what that means, a count of the healthy rest, the flakiest tests and the
+    regression windows."""
     query = resolve_query(store, Selection(days=days))
-    jobs = load_jobs_overview(store, query)
-    flaky = load_flaky_tests(store, query)
+    jobs = compute_attention_order(load_jobs_overview(store, query))
+    found = load_flaky_tests(store, query, include_regressions=True)
     window = f"since {query.since}" if query.since else "all history"
     lines = [f"health ({window}): {len(jobs)} jobs, {sum(j.builds for j in jobs):,} builds"]
-    for job in jobs:
-        if job.status in FLAGGED:
-            rate = job.failure_rate_excl_infra or 0.0
-            lines.append(f"  job {job.job_name}: {job.status.value} (fails {rate:.0%} excluding infra)")
-    n_flaky = sum(h.status == HealthStatus.FLAKY for h in flaky)
-    lines.append(f"  {n_flaky} flaky and {len(flaky) - n_flaky} broken tests (gatewatch flaky)")
-    for h in [h for h in flaky if h.status == HealthStatus.FLAKY][:5]:
+    attention = [j for j in jobs if j.status != HealthStatus.STABLE]
+    for job in attention:
+        lines.append(
+            f"  job {job.job_name}{'' if job.voting else ' (non-voting)'}: {render_job_verdict(job)}"
+        )
+    rest = len(jobs) - len(attention)
+    lines.append(f"  {rest} other jobs healthy (no real failure beyond infra, or under 0.5 % of builds)")
+    flaky = [h for h in found if h.status == HealthStatus.FLAKY]
+    broken = [h for h in found if h.status == HealthStatus.BROKEN]
+    regressed = [h for h in found if h.regressions and h.status != HealthStatus.FLAKY]
+    lines.append(
+        f"  {len(flaky)} flaky and {len(broken)} broken tests, {len(regressed)} hit by a regression window "
+        "(gatewatch flaky)"
+    )
+    for h in flaky[:5]:
         lo, hi = h.failure_interval
         lines.append(f"    {(h.failure_probability or 0):6.2%} [{lo:.2%}, {hi:.2%}]  {h.test_id}")
+    for h in regressed[:3]:
+        w = h.regressions[-1]
+        until = f"to {w.ended_at:%Y-%m-%d %H:%M}, fixed" if w.fixed and w.ended_at else "still failing"
+        since = f"{w.started_at:%Y-%m-%d %H:%M}" if w.started_at else "?"
+        lines.append(
+            f"    regression, not flaky: broken from {since} {until} ({w.failed_runs} runs)  {h.test_id}"
+        )
     return lines

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -36,10 +37,20 @@ from gatewatch.domain.builds import BuildResult
 from gatewatch.domain.health import BuildVerdict, DailyJobRollup, DailyTestRollup, JobObservation
 from gatewatch.store import schema as t
 from gatewatch.store.convert import clean_text
+from gatewatch.store.health_raw import (
+    CHUNK_ROWS,
+    VERDICT_KINDS,
+    RawSelection,
+    compute_attempt_columns,
+    fetch_attempts,
+    fetch_run_contexts,
+    parse_stored_time,
+    split_by_job,
+    stored_time,
+)
 from gatewatch.store.health_rows import (
+    JOB_VALUES,
     NO_DAY,
-    ObsRow,
-    compute_row_columns,
     daily_test_rollup_from_row,
     job_rollup_from_row,
 )
@@ -118,7 +129,7 @@ def job_observation(row: Any, verdicts: dict[str, str]) -> JobObservation:
         change=row.change_number,
         patchset=row.patchset_number,
         commit_sha=row.commit_sha,
-        started_at=row.start_time,
+        started_at=parse_stored_time(row.start_time),
         duration_s=row.duration_s,
         verdict=BuildVerdict(kind) if kind else None,
     )
@@ -159,19 +170,25 @@ class HealthQueries:
         b = t.build.c
         stmt = (
             select(b.uuid, b.job_name, b.result, b.voting, b.branch, b.change_number, b.patchset_number)
-            .add_columns(b.commit_sha, b.start_time, b.duration_s)
+            .add_columns(
+                b.commit_sha, stored_time(self._conn, b.start_time).label("start_time"), b.duration_s
+            )
             .add_columns(t.pipeline.c.name.label("pipeline"), t.project.c.name.label("project"))
+            .add_columns(t.triage_verdict.c.kind.label("verdict"))
             .outerjoin_from(t.build, t.pipeline, t.pipeline.c.id == b.pipeline_id)
             .outerjoin(t.project, t.project.c.id == b.project_id)
+            .outerjoin(t.triage_verdict, t.triage_verdict.c.build_id == b.id)
             .order_by(b.start_time, b.id)
         )
         if where is not None:
             stmt = stmt.where(where)
         if query is not None:
             stmt = stmt.where(*_build_where(query))
-        rows = list(self._conn.execute(stmt))
-        verdicts = self.verdict_kinds([r.uuid for r in rows])
-        return [job_observation(r, verdicts) for r in rows]
+        out: list[JobObservation] = []
+        for rows in self._conn.execute(stmt).partitions(CHUNK_ROWS):  # rows dropped chunk by chunk
+            verdicts = {r.uuid: VERDICT_KINDS[r.verdict] for r in rows if r.verdict in VERDICT_KINDS}
+            out += [job_observation(r, verdicts) for r in rows]
+        return out
 
     def job_code_summary(self, query: HealthQuery) -> dict[str, tuple[bool, int, int, int]]:
         """Per job, aggregated in SQL over (job, code) groups of counted builds:
@@ -188,12 +205,12 @@ class HealthQueries:
         code = (b.change_number, b.patchset_number, sha, lone)
         ok = case((b.result == "SUCCESS", 1), else_=0)
         v = t.triage_verdict.c
-        not_infra = or_(v.kind.is_(None), v.kind != "infra")
-        real = case((and_(b.result.not_in(["SUCCESS", "NODE_FAILURE"]), not_infra), 1), else_=0)
+        # the verdict is looked up only for failures (AND short-circuits), not joined to every build
+        infra = select(v.build_id).where(v.build_id == b.id, v.kind == "infra").exists()
+        real = case((and_(b.result.not_in(["SUCCESS", "NODE_FAILURE"]), ~infra), 1), else_=0)
         groups = (
             select(b.job_name, lone.label("lone"), func.min(case((b.voting, 1), else_=0)).label("voting"))
             .add_columns(func.count().label("n"), func.sum(ok).label("ok"), func.sum(real).label("real"))
-            .select_from(t.build.outerjoin(t.triage_verdict, v.build_id == b.id))
             .where(b.result.not_in(NOT_COUNTED), *_build_where(query))
             .group_by(b.job_name, *code)
             .subquery()
@@ -225,6 +242,31 @@ class HealthQueries:
         table = t.daily_job_rollup
         stmt = select(table).where(*_rollup_where(table, query)).order_by(table.c.day, table.c.job_name)
         return [job_rollup_from_row(row._mapping) for row in self._conn.execute(stmt)]
+
+    def job_totals(self, query: HealthQuery) -> list[DailyJobRollup]:
+        """The selected job rollups summed per job in SQL (``day`` None, branch and pipeline ''),
+        by job name: what ``merge_job_rollups`` gives for them."""
+        c = t.daily_job_rollup.c
+        sums = [func.sum(c[name]) for name in JOB_VALUES]
+        stmt = (
+            select(c.job_name, *sums, func.sum(c.duration_sum_s))
+            .where(*_rollup_where(t.daily_job_rollup, query))
+            .group_by(c.job_name)
+            .order_by(c.job_name)
+        )
+        return [
+            job_rollup_from_row(
+                dict(zip(JOB_VALUES, (int(v or 0) for v in row[1:-1]), strict=True))
+                | {
+                    "day": NO_DAY,
+                    "job_name": row[0],
+                    "branch": "",
+                    "pipeline": "",
+                    "duration_sum_s": row[-1] or 0.0,
+                }
+            )
+            for row in self._conn.execute(stmt)
+        ]
 
     def test_pk(self, test_id: str) -> int | None:
         key = hashlib.sha256(clean_text(test_id).encode("utf-8")).hexdigest()
@@ -278,18 +320,35 @@ class HealthQueries:
 
     def test_columns(self, query: HealthQuery, test_pks: list[int]) -> ObservationColumns:
         """Raw attempts of the given tests in the selection, as columns with real test ids."""
-        tr = t.test_result.c
-        stmt = self.raw_query().where(pk_in(self._conn, tr.test_pk, test_pks))
-        if query.since is not None:
-            stmt = stmt.where(tr.timestamp >= midnight(query.since))
-        if query.until is not None:
-            stmt = stmt.where(tr.timestamp < midnight(query.until))
-        for col, value in ((t.build.c.branch, query.branch), (t.pipeline.c.name, query.pipeline)):
-            if value is not None:
-                stmt = stmt.where(col == value)
-        if query.job is not None:
-            stmt = stmt.where(t.build.c.job_name == query.job)
-        obs = [ObsRow(*row) for row in self._conn.execute(stmt.order_by(tr.id))]
-        cols = compute_row_columns(obs, self.verdict_kinds({o.build_uuid for o in obs}))
-        ids = self.test_ids([int(pk) for pk in cols.test_ids])
-        return replace(cols, test_ids=tuple(ids[int(pk)] for pk in cols.test_ids))
+        selection = _raw_selection(query)
+        attempts = fetch_attempts(self._conn, pk_in(self._conn, t.test_result.c.test_pk, test_pks), selection)
+        runs = np.unique(attempts.run_id).tolist()
+        contexts = fetch_run_contexts(self._conn, pk_in(self._conn, t.run.c.id, runs), selection, query.job)
+        return compute_attempt_columns(
+            attempts, contexts, self.test_ids(np.unique(attempts.test_pk).tolist())
+        )
+
+    def candidate_columns(
+        self, query: HealthQuery, wanted: Mapping[str, Sequence[int]]
+    ) -> dict[str, ObservationColumns]:
+        """Raw attempts of each job's wanted tests (job -> test pks), each job's as columns:
+        the same as ``test_columns(replace(query, job=job), pks)`` per job, in two queries."""
+        selection = _raw_selection(query)
+        pks = sorted({pk for job_pks in wanted.values() for pk in job_pks})
+        attempts = fetch_attempts(self._conn, pk_in(self._conn, t.test_result.c.test_pk, pks), selection)
+        runs = np.unique(attempts.run_id).tolist()
+        contexts = fetch_run_contexts(self._conn, pk_in(self._conn, t.run.c.id, runs), selection, query.job)
+        ids = self.test_ids(pks)
+        return {
+            job: compute_attempt_columns(rows, contexts, ids)
+            for job, rows in split_by_job(attempts, contexts, wanted).items()
+        }
+
+
+def _raw_selection(query: HealthQuery) -> RawSelection:
+    return RawSelection(
+        since=None if query.since is None else midnight(query.since),
+        until=None if query.until is None else midnight(query.until),
+        branch=query.branch,
+        pipeline=query.pipeline,
+    )

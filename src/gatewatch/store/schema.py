@@ -163,6 +163,19 @@ build = Table(
     Index(None, "job_name", "start_time"),
     Index(None, "project_id", "change_number", "patchset_number"),
     Index(None, "result", "start_time"),
+    # covering: the health jobs overview groups builds by job and code (migration 0006)
+    Index(
+        "ix_build_job_code_summary",
+        "job_name",
+        "change_number",
+        "patchset_number",
+        "commit_sha",
+        "result",
+        "voting",
+        "start_time",
+        "branch",
+        "pipeline_id",
+    ),
 )
 
 run = Table(
@@ -212,7 +225,8 @@ test_result = Table(
     Column("worker", Text, nullable=False),
     Column("properties", JSON(none_as_null=True), nullable=True),
     Index(None, "run_id"),
-    Index(None, "test_pk", "timestamp"),
+    # covering: health reads a few tests' attempts from the index alone (migration 0006)
+    Index(None, "test_pk", "timestamp", "run_id", "outcome", "duration_s"),
 )
 
 log_file = Table(

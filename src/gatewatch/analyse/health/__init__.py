@@ -17,10 +17,13 @@ from gatewatch.analyse.health.columns import (
 from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
 from gatewatch.analyse.health.jobs import (
     JobHealthOptions,
+    classify_job_status,
+    compute_attention_order,
     compute_daily_job_rollups,
     compute_job_health,
     compute_job_rates_from_rollups,
     merge_job_rollups,
+    render_job_verdict,
 )
 from gatewatch.analyse.health.per_test import (
     HealthOptions,
@@ -49,7 +52,9 @@ __all__ = [
     "ObservationColumns",
     "RollupHealthOptions",
     "apply_renames",
+    "classify_job_status",
     "compute_affected_rollup_keys",
+    "compute_attention_order",
     "compute_columns",
     "compute_daily_job_rollups",
     "compute_daily_test_rollups",
@@ -66,6 +71,7 @@ __all__ = [
     "merge_rollup_pair",
     "merge_rollups",
     "render_exclude_list",
+    "render_job_verdict",
     "render_quarantine_json",
     "select_observations",
     "wilson_interval",

@@ -8,7 +8,6 @@ lists the most recent failing and passing runs.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,28 +64,45 @@ def _one(cols: ObservationColumns, runs: RunTable, idx: IntArray, *, kind: str, 
     )
 
 
-def compute_evidence(
-    cols: ObservationColumns, runs: RunTable, index: RunIndex, i: int, *, max_groups: int = 5
-) -> tuple[FlakyEvidence, ...]:
-    """Evidence for test ``i``: up to ``max_groups`` codes that both passed and failed
-    (most recent first), else the scattered failures."""
-    idx = index.of_test(i)
-    idx = idx[(runs.passes[idx] + runs.failures[idx]) > 0]
-    if idx.size == 0:
-        return ()
+def _same_code(cols: ObservationColumns, runs: RunTable, idx: IntArray) -> list[tuple[float, FlakyEvidence]]:
+    """(latest time, evidence) of every code among ``idx`` (sorted by code) that passed and failed."""
     codes = runs.code[idx]
-    bounds = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1], [True])))
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    passed = np.add.reduceat(runs.passes[idx], starts) > 0
+    failed = np.add.reduceat(runs.failures[idx], starts) > 0
+    ends = np.append(starts[1:], idx.size)
     found: list[tuple[float, FlakyEvidence]] = []
-    for a, b in itertools.pairwise(bounds.tolist()):
-        group = idx[a:b]
-        if not (runs.passes[group].sum() > 0 and runs.failures[group].sum() > 0):
-            continue
+    for g in np.flatnonzero(passed & failed).tolist():
+        group = idx[starts[g] : ends[g]]
         mixed = (runs.passes[group] > 0) & (runs.failures[group] > 0)
         kind = "retry" if bool(mixed.any()) else "same_code"
         latest = float(np.nanmax(runs.time_s[group])) if np.isfinite(runs.time_s[group]).any() else -1.0
-        found.append((latest, _one(cols, runs, group, kind=kind, code=cols.codes[int(codes[a])])))
+        found.append((latest, _one(cols, runs, group, kind=kind, code=cols.codes[int(codes[starts[g]])])))
+    return found
+
+
+def compute_evidence(
+    cols: ObservationColumns,
+    runs: RunTable,
+    index: RunIndex,
+    i: int,
+    *,
+    max_groups: int = 5,
+    exclude: tuple[IntArray, IntArray] | None = None,
+) -> tuple[FlakyEvidence, ...]:
+    """Evidence for test ``i``: up to ``max_groups`` codes that both passed and failed
+    (most recent first), else the scattered failures. ``exclude`` is (runs that are no
+    same-code evidence, runs that are no evidence at all): those of its blocks of
+    consecutive failures and of its regression windows (see ``windows``)."""
+    every = index.of_test(i)
+    every = every[(runs.passes[every] + runs.failures[every]) > 0]
+    idx = every if exclude is None else every[~np.isin(every, exclude[0])]
+    if every.size == 0:
+        return ()
+    found = _same_code(cols, runs, idx) if idx.size else []
     if found:
         found.sort(key=lambda item: item[0], reverse=True)
         return tuple(e for _, e in found[:max_groups])
-    chrono = idx[np.lexsort((runs.order[idx], runs.time_s[idx]))]
+    scattered = every if exclude is None else every[~np.isin(every, exclude[1])]
+    chrono = scattered[np.lexsort((runs.order[scattered], runs.time_s[scattered]))]
     return (_one(cols, runs, chrono, kind="random", code=""),)

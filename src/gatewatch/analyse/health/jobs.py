@@ -12,11 +12,15 @@ Definitions (docs/health.md):
   eventually merged, or passed this job in another build (a recheck); P(fail | correct)
   = failed correct builds (any cause, infra included: each costs a recheck) / correct
   builds, with a Wilson interval; expected rechecks per change = p / (1 - p), the mean of
-  a geometric number of failures before the first pass.
+  a geometric number of failures before the first pass;
+- status (:func:`classify_job_status`): broken (never passes), stable (no real failure, or
+  real failures under 0.5 % of the non-infra builds), flaky (the same code passed and failed),
+  failing (real failures otherwise).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date
@@ -50,6 +54,7 @@ class JobHealthOptions:
     confidence: float = 0.95
     min_failures_broken: int = 2
     max_evidence: int = 5
+    min_failure_rate: float = 0.005  # below this real (non-infra) failure rate a job is stable
 
 
 def is_counted(b: JobObservation) -> bool:
@@ -82,27 +87,35 @@ def _day(b: JobObservation) -> date | None:
 
 def compute_daily_job_rollups(builds: Iterable[JobObservation]) -> tuple[DailyJobRollup, ...]:
     """One rollup per (day, job, branch, pipeline); ingest merges them with :func:`merge_job_rollups`."""
-    rows: list[DailyJobRollup] = []
+    acc: dict[tuple[date | None, str, str, str], list[float]] = {}
     for b in builds:
         if not is_counted(b):
             continue
-        has_d = b.duration_s is not None
-        rows.append(
-            DailyJobRollup(
-                day=_day(b),
-                job_name=b.job_name,
-                branch=b.branch,
-                pipeline=b.pipeline,
-                builds=1,
-                successes=int(b.result == BuildResult.SUCCESS),
-                failures=int(b.result.is_failure),
-                infra_failures=int(is_infra(b)),
-                known_failures=int(is_known(b)),
-                duration_count=int(has_d),
-                duration_sum_s=b.duration_s if b.duration_s is not None else 0.0,
-            )
+        counts = acc.setdefault((_day(b), b.job_name, b.branch, b.pipeline), [0, 0, 0, 0, 0, 0, 0.0])
+        counts[0] += 1
+        counts[1] += b.result == BuildResult.SUCCESS
+        counts[2] += b.result.is_failure
+        counts[3] += is_infra(b)
+        counts[4] += is_known(b)
+        if b.duration_s is not None:
+            counts[5] += 1
+            counts[6] += b.duration_s
+    return tuple(
+        DailyJobRollup(
+            day=day,
+            job_name=job,
+            branch=branch,
+            pipeline=pipeline,
+            builds=int(n),
+            successes=int(ok),
+            failures=int(fails),
+            infra_failures=int(infra),
+            known_failures=int(known),
+            duration_count=int(timed),
+            duration_sum_s=total,
         )
-    return merge_job_rollups(rows)
+        for (day, job, branch, pipeline), (n, ok, fails, infra, known, timed, total) in acc.items()
+    )
 
 
 def merge_job_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[DailyJobRollup, ...]:
@@ -157,37 +170,48 @@ def compute_job_rates_from_rollups(rollups: Iterable[DailyJobRollup]) -> tuple[D
     )
 
 
-def _correct_codes(builds: Sequence[JobObservation]) -> set[str]:
-    return {compute_job_code_key(b) for b in builds if b.merged or b.result == BuildResult.SUCCESS}
+def _correct_codes(builds: Sequence[JobObservation], keys: Sequence[str]) -> set[str]:
+    return {k for k, b in zip(keys, builds, strict=True) if b.merged or b.result == BuildResult.SUCCESS}
 
 
-def _evidence(builds: Sequence[JobObservation], limit: int) -> tuple[FlakyEvidence, ...]:
-    """Codes on which this job both passed and failed (not infra), most recent first."""
-    by_code: dict[str, list[JobObservation]] = {}
-    for b in builds:
-        by_code.setdefault(compute_job_code_key(b), []).append(b)
+def _evidence(builds: Sequence[JobObservation], keys: Sequence[str], limit: int) -> tuple[FlakyEvidence, ...]:
+    """Codes on which this job both passed and failed (not infra), most recent first
+    (the last ``limit`` such codes by first appearance)."""
+    passed_codes = {k for k, b in zip(keys, builds, strict=True) if b.result == BuildResult.SUCCESS}
+    failed_codes = {
+        k for k, b in zip(keys, builds, strict=True) if b.result.is_failure and not is_infra(b)
+    }  # fmt: skip
+    both = [
+        k
+        for k in dict.fromkeys(keys)
+        if k in passed_codes and k in failed_codes and not k.startswith("build:")
+    ]
+    groups: dict[str, list[JobObservation]] = {k: [] for k in both[-limit:]} if limit > 0 else {}
+    for k, b in zip(keys, builds, strict=True):
+        if k in groups:
+            groups[k].append(b)
     found = []
-    for code, group in by_code.items():
+    for code, group in groups.items():
         passed = [b.build_uuid for b in group if b.result == BuildResult.SUCCESS]
         failed = [b.build_uuid for b in group if b.result.is_failure and not is_infra(b)]
-        if passed and failed and not code.startswith("build:"):
-            found.append(
-                FlakyEvidence(
-                    kind="same_code",
-                    code=code,
-                    passed_runs=tuple(passed[-MAX_BUILDS_PER_SIDE:]),
-                    failed_runs=tuple(failed[-MAX_BUILDS_PER_SIDE:]),
-                    build_uuids=tuple(passed[-MAX_BUILDS_PER_SIDE:] + failed[-MAX_BUILDS_PER_SIDE:]),
-                )
+        found.append(
+            FlakyEvidence(
+                kind="same_code",
+                code=code,
+                passed_runs=tuple(passed[-MAX_BUILDS_PER_SIDE:]),
+                failed_runs=tuple(failed[-MAX_BUILDS_PER_SIDE:]),
+                build_uuids=tuple(passed[-MAX_BUILDS_PER_SIDE:] + failed[-MAX_BUILDS_PER_SIDE:]),
             )
-    return tuple(reversed(found[-limit:]))
+        )
+    return tuple(reversed(found))
 
 
-def _epoch(b: JobObservation) -> tuple[bool, float]:
+def _epoch(b: JobObservation) -> float:
+    """Sort key: start time, builds without one last (ties keep their order: sort is stable)."""
     if b.started_at is None:
-        return (True, 0.0)
+        return math.inf
     at = b.started_at if b.started_at.tzinfo else b.started_at.replace(tzinfo=UTC)
-    return (False, at.timestamp())
+    return at.timestamp()
 
 
 def _sorted_builds(builds: Iterable[JobObservation]) -> list[JobObservation]:
@@ -195,16 +219,37 @@ def _sorted_builds(builds: Iterable[JobObservation]) -> list[JobObservation]:
     return sorted((b for b in builds if is_counted(b)), key=_epoch)
 
 
+def classify_job_status(
+    *, builds: int, successes: int, real_failures: int, infra_failures: int, flaky: bool,
+    options: JobHealthOptions = JobHealthOptions(),
+) -> HealthStatus:  # fmt: skip
+    """A job's status from its counts (docs/health.md, "Jobs").
+
+    BROKEN: no success and at least ``min_failures_broken`` real (non-infra) failures. STABLE:
+    no real failure, or real failures under ``min_failure_rate`` of the builds that were not
+    infra failures (noise nobody should chase). Otherwise FLAKY when the same code both passed
+    and failed (``flaky``), else FAILING.
+    """
+    if successes == 0 and real_failures >= options.min_failures_broken:
+        return HealthStatus.BROKEN
+    tested = builds - infra_failures
+    if real_failures == 0 or real_failures < options.min_failure_rate * tested:
+        return HealthStatus.STABLE
+    return HealthStatus.FLAKY if flaky else HealthStatus.FAILING
+
+
 def _status(
     builds: Sequence[JobObservation], evidence: tuple[FlakyEvidence, ...], options: JobHealthOptions
 ) -> HealthStatus:
-    successes = sum(b.result == BuildResult.SUCCESS for b in builds)
-    real = sum(b.result.is_failure and not is_infra(b) for b in builds)
-    if successes == 0 and real >= options.min_failures_broken:
-        return HealthStatus.BROKEN
-    if evidence:
-        return HealthStatus.FLAKY
-    return HealthStatus.FAILING if real else HealthStatus.STABLE
+    infra = sum(is_infra(b) for b in builds)
+    return classify_job_status(
+        builds=len(builds),
+        successes=sum(b.result == BuildResult.SUCCESS for b in builds),
+        real_failures=sum(b.result.is_failure for b in builds) - infra,
+        infra_failures=infra,
+        flaky=bool(evidence),
+        options=options,
+    )
 
 
 def compute_one_job_health(
@@ -216,11 +261,12 @@ def compute_one_job_health(
     fails = sum(b.result.is_failure for b in ordered)
     infra = sum(is_infra(b) for b in ordered)
     known = sum(is_known(b) for b in ordered)
-    correct = _correct_codes(ordered)
-    on_correct = [b for b in ordered if compute_job_code_key(b) in correct]
+    keys = [compute_job_code_key(b) for b in ordered]
+    correct = _correct_codes(ordered, keys)
+    on_correct = [b for k, b in zip(keys, ordered, strict=True) if k in correct]
     correct_fails = sum(b.result.is_failure for b in on_correct)
     p_correct = _rate(correct_fails, len(on_correct))
-    evidence = _evidence(ordered, options.max_evidence)
+    evidence = _evidence(ordered, keys, options.max_evidence)
     status = _status(ordered, evidence, options)
     return JobHealth(
         job_name=ordered[-1].job_name if ordered else (builds[0].job_name if builds else ""),
@@ -252,3 +298,37 @@ def compute_job_health(
     for b in builds:
         per_job.setdefault(b.job_name, []).append(b)
     return tuple(compute_one_job_health(per_job[name], options=options) for name in sorted(per_job))
+
+
+ATTENTION = (HealthStatus.BROKEN, HealthStatus.FLAKY, HealthStatus.FAILING)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render_job_verdict(job: JobHealth) -> str:
+    """What a job's status means, in one line a developer reads (summary and ``gatewatch health``)."""
+    real = job.failures - job.infra_failures
+    lo, hi = job.failure_interval_excl_infra
+    rate = f"{_pct(job.failure_rate_excl_infra)} of builds [{lo:.1%}, {hi:.1%}] excluding infra"
+    if job.status == HealthStatus.BROKEN:
+        return f"broken, never passed ({real} real failures in {job.builds} builds)"
+    if job.status == HealthStatus.FLAKY:
+        rechecks = "-" if job.expected_rechecks is None else f"{job.expected_rechecks:.2f}"
+        return f"flaky, fails {rate}, the same code passed and failed; {rechecks} rechecks per correct change"
+    if job.status == HealthStatus.FAILING:
+        return f"failing, fails {rate}, never twice on the same code (real breakages)"
+    if real:
+        return f"healthy, {real} real failures in {job.builds} builds (under the 0.5 % noise floor)"
+    if job.infra_failures:
+        return f"healthy, only infra failures ({job.infra_failures} in {job.builds} builds)"
+    return "healthy"
+
+
+def compute_attention_order(jobs: Iterable[JobHealth]) -> list[JobHealth]:
+    """Jobs worth attention first (broken, flaky, failing), each by real failure rate, then the rest."""
+    rank = {s: i for i, s in enumerate(ATTENTION)}
+    return sorted(
+        jobs, key=lambda j: (rank.get(j.status, len(rank)), -(j.failure_rate_excl_infra or 0.0), j.job_name)
+    )

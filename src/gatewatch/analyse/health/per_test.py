@@ -14,7 +14,10 @@ docs/health.md; in short:
   come in streaks) and s = min(1, failing runs / ``score_min_failures``);
 - status: BROKEN when it never passed and failed at least ``min_failures_broken`` times;
   FLAKY when it passed and failed on the same code (retries included) or its score reaches
-  ``score_threshold``; FAILING when it failed otherwise; else STABLE.
+  ``score_threshold``; FAILING when it failed otherwise; else STABLE. Then regression
+  windows (``windows``): a test with failures packed into a block of consecutive runs is
+  judged on its runs outside the blocks: FLAKY if it is flaky there, else BROKEN when the
+  last block is still open (broken since ...), else FAILING (broken from ... to ..., fixed).
 """
 
 from __future__ import annotations
@@ -32,7 +35,20 @@ from gatewatch.analyse.health.durations import DurationStepOptions, detect_durat
 from gatewatch.analyse.health.evidence import RunIndex, compute_evidence, compute_run_index
 from gatewatch.analyse.health.runs import RunTable, compute_group_flips, compute_run_table
 from gatewatch.analyse.health.stats import compute_flakiness_scores, wilson_intervals
-from gatewatch.domain.health import DurationStep, HealthStatus, TestHealth, TestObservation
+from gatewatch.analyse.health.windows import (
+    OutsideEvidence,
+    WindowOptions,
+    WindowRuns,
+    compute_outside_evidence,
+    compute_test_blocks,
+)
+from gatewatch.domain.health import (
+    DurationStep,
+    HealthStatus,
+    RegressionWindow,
+    TestHealth,
+    TestObservation,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +65,7 @@ class HealthOptions:
     max_evidence: int = 5
     detect_steps: bool = True
     duration_step: DurationStepOptions = field(default_factory=DurationStepOptions)
+    windows: WindowOptions | None = field(default_factory=WindowOptions)  # None: no window scan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -64,6 +81,8 @@ class TestStats:
     counts: dict[str, IntArray]
     floats: dict[str, FloatArray]
     status: npt.NDArray[np.object_]
+    windows: dict[int, tuple[WindowRuns, ...]] = field(default_factory=dict)
+    outside: dict[int, OutsideEvidence] = field(default_factory=dict)
 
 
 def _count(idx: IntArray, n: int) -> IntArray:
@@ -155,6 +174,35 @@ def _status(c: dict[str, IntArray], score: FloatArray, options: HealthOptions) -
     return status
 
 
+def _apply_blocks(
+    stats: TestStats, options: HealthOptions
+) -> tuple[dict[int, tuple[WindowRuns, ...]], dict[int, OutsideEvidence]]:
+    """Tests that failed and passed are judged again without their blocks of consecutive
+    failures (regression windows, streaks); ``stats.status`` is updated in place."""
+    c, status = stats.counts, stats.status
+    flaky, failing = status == HealthStatus.FLAKY, status == HealthStatus.FAILING
+    tests = np.flatnonzero((flaky | (failing & (c["failed_runs"] >= 2))) & (c["passes"] > 0))
+    if options.windows is None or tests.size == 0:
+        return {}, {}
+    blocks = compute_test_blocks(stats.cols, stats.runs_table, tests, options=options.windows)
+    windows, outside = {}, {}
+    for i, found in blocks.items():
+        if not found.windows and not found.streak_runs.size:
+            continue
+        outside[i] = o = compute_outside_evidence(
+            stats.runs_table, stats.run_index.of_test(i), found, min_failures=options.score_min_failures
+        )
+        if found.windows:
+            windows[i] = found.windows
+        if o.mixed_codes > 0 or o.score >= options.score_threshold:
+            status[i] = HealthStatus.FLAKY
+        elif found.windows and any(w.after < 0 for w in found.windows):
+            status[i] = HealthStatus.BROKEN
+        else:
+            status[i] = HealthStatus.FAILING
+    return windows, outside
+
+
 def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = HealthOptions()) -> TestStats:
     """Every per-test number, as arrays, in one vectorised pass."""
     runs = compute_run_table(cols)
@@ -170,7 +218,7 @@ def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = Hea
         min_failures=options.score_min_failures,
     )
     floats = {"lo": lo, "hi": hi, "first": first, "last": last, "p50": p50, "p95": p95, "score": score}
-    return TestStats(
+    stats = TestStats(
         cols=cols,
         runs_table=runs,
         run_index=compute_run_index(runs, len(cols.test_ids)),
@@ -179,6 +227,8 @@ def compute_test_stats(cols: ObservationColumns, *, options: HealthOptions = Hea
         floats=floats,
         status=_status(counts, score, options),
     )
+    windows, outside = _apply_blocks(stats, options)
+    return replace(stats, windows=windows, outside=outside) if outside else stats
 
 
 def _time(value: float) -> datetime | None:
@@ -211,6 +261,34 @@ def compute_duration_steps(
     series = [stats.cols.duration_s[stats.duration_index.of_test(i)] for i in tests]
     steps = detect_duration_steps(series, options=options.duration_step)
     return {i: step for i, step in zip(tests, steps, strict=True) if step is not None}
+
+
+def _outside(stats: TestStats, i: int) -> tuple[IntArray, IntArray] | None:
+    o = stats.outside.get(i)
+    return None if o is None else (o.not_same_code, o.in_windows)
+
+
+def _window_record(stats: TestStats, w: WindowRuns) -> RegressionWindow:
+    cols, runs = stats.cols, stats.runs_table
+    first, last = int(w.runs[0]), int(w.runs[-1])
+
+    def at(run: int) -> datetime | None:
+        return None if run < 0 else _time(float(runs.time_s[run]))
+
+    return RegressionWindow(
+        branch=cols.slices[int(runs.slice[first])][1] if cols.slices else "",
+        started_at=at(first),
+        ended_at=at(last),
+        last_passed_at=at(w.before),
+        fixed_at=at(w.after),
+        runs=int(w.runs.size),
+        failed_runs=w.failed,
+        first_failed_build=cols.build_uuids[int(runs.build[first])] if cols.build_uuids else "",
+        first_failed_code=cols.codes[int(runs.code[first])] if cols.codes else "",
+        fixed=w.after >= 0,
+        fixed_build=cols.build_uuids[int(runs.build[w.after])] if w.after >= 0 and cols.build_uuids else "",
+        p_value=w.p_value,
+    )
 
 
 def compute_health_record(
@@ -247,10 +325,16 @@ def compute_health_record(
         duration_p95_s=None if math.isnan(f["p95"]) else f["p95"],
         duration_step=duration_step,
         evidence=compute_evidence(
-            stats.cols, stats.runs_table, stats.run_index, i, max_groups=options.max_evidence
+            stats.cols,
+            stats.runs_table,
+            stats.run_index,
+            i,
+            max_groups=options.max_evidence,
+            exclude=_outside(stats, i),
         )
         if status == HealthStatus.FLAKY
         else (),
+        regressions=tuple(_window_record(stats, w) for w in stats.windows.get(i, ())),
     )
 
 

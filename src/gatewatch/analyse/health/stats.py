@@ -10,6 +10,7 @@ accurate to half a bucket (~3.7 %).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+@functools.lru_cache(maxsize=16)
 def compute_z(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (0.95 -> 1.95996...)."""
     if not 0.0 < confidence < 1.0:

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from gatewatch.analyse.health.jobs import (
+    compute_attention_order,
     compute_daily_job_rollups,
     compute_job_health,
     compute_job_rates_from_rollups,
     merge_job_rollups,
+    render_job_verdict,
 )
 from gatewatch.domain.builds import BuildResult
 from gatewatch.domain.health import BuildVerdict, HealthStatus, JobHealth, JobObservation
@@ -51,6 +53,20 @@ SCENARIOS = {
         [build(n, F, verdict=BuildVerdict.INFRA) for n in range(5)],
         HealthStatus.STABLE,
     ),
+    "a same-code flake under 0.5 % of builds is noise, not a flaky job": (
+        [build(0, F, change=9), build(1, S, change=9)] + [build(n, S) for n in range(2, 202)],
+        HealthStatus.STABLE,
+    ),
+    "the same flake at 1 of 150 builds is flaky": (
+        [build(0, F, change=9), build(1, S, change=9)] + [build(n, S) for n in range(2, 150)],
+        HealthStatus.FLAKY,
+    ),
+    "infra failures do not dilute the rate": (
+        [build(0, F, change=9), build(1, S, change=9)]
+        + [build(n, F, verdict=BuildVerdict.INFRA) for n in range(2, 300)]
+        + [build(n, S) for n in range(300, 320)],
+        HealthStatus.FLAKY,
+    ),
 }
 
 
@@ -59,6 +75,41 @@ def test_job_status(builds: list[JobObservation], status: HealthStatus) -> None:
     health = _one(builds)
     assert health.status == status
     assert bool(health.evidence) == (status == HealthStatus.FLAKY)
+
+
+VERDICTS = {
+    "broken": (
+        [build(n, F, voting=False) for n in range(4)],
+        "broken, never passed (4 real failures in 4 builds)",
+    ),
+    "flaky": ([build(0, F, change=9), build(1, S, change=9), build(2, S)], "flaky, fails 33.3% of builds"),
+    "failing": (
+        [build(0, F, change=9, patchset=1), build(1, S, change=9, patchset=2)],
+        "failing, fails 50.0%",
+    ),
+    "infra only": (
+        [build(0, F, verdict=BuildVerdict.INFRA), build(1, S)],
+        "healthy, only infra failures (1 in 2",
+    ),
+    "clean": ([build(0, S)], "healthy"),
+}
+
+
+@pytest.mark.parametrize(("builds", "start"), VERDICTS.values(), ids=VERDICTS.keys())
+def test_job_verdict_wording(builds: list[JobObservation], start: str) -> None:
+    assert render_job_verdict(_one(builds)).startswith(start)
+
+
+def test_attention_order_puts_broken_then_flaky_then_failing_first() -> None:
+    jobs = [
+        _one([build(0, S, job_name="a")]),
+        _one(
+            [build(0, F, change=9, patchset=1, job_name="b"), build(1, S, change=9, patchset=2, job_name="b")]
+        ),
+        _one([build(0, F, change=9, job_name="c"), build(1, S, change=9, job_name="c")]),
+        _one([build(n, F, job_name="d") for n in range(3)]),
+    ]
+    assert [j.job_name for j in compute_attention_order(jobs)] == ["d", "c", "b", "a"]
 
 
 def test_failure_rates_exclude_infra_and_then_known_bugs() -> None:

@@ -17,9 +17,13 @@ from support.health_sim import PlantedTest, planted_suite, simulate_history
 RATES = (0.005, 0.01, 0.02, 0.05, 0.10)
 
 
-def _verdicts(seed: int, *, runs: int, retry: bool, per_rate: int = 12) -> dict[str, HealthStatus]:
+def _verdicts(
+    seed: int, *, runs: int, retry: bool, per_rate: int = 12, dependencies: int = 0
+) -> dict[str, HealthStatus]:
     rng = np.random.default_rng(seed)
-    suite = planted_suite(RATES, per_rate=per_rate, stable=60, regressions=12, runs=runs)
+    suite = planted_suite(
+        RATES, per_rate=per_rate, stable=60, regressions=12, runs=runs, dependencies=dependencies
+    )
     history = simulate_history(rng, suite, runs=runs, retry=retry)
     return {h.test_id: h.status for h in compute_test_health(history)}
 
@@ -51,6 +55,16 @@ def test_stable_never_flaky_broken_is_broken_regressions_are_failing(seed: int) 
     assert {verdicts[t] for t in verdicts if t.startswith("stable_")} == {HealthStatus.STABLE}
     assert {verdicts[t] for t in verdicts if t.startswith("broken_")} == {HealthStatus.BROKEN}
     assert {verdicts[t] for t in verdicts if t.startswith("regression_")} == {HealthStatus.FAILING}
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_dependency_breakages_are_regressions_not_flaky_and_recall_holds(seed: int) -> None:
+    # rechecks of one change before and inside the window pass then fail: without the window
+    # scan these tests would be called flaky (same code, both outcomes)
+    verdicts = _verdicts(seed, runs=600, retry=False, per_rate=6, dependencies=12)
+    assert {verdicts[t] for t in verdicts if t.startswith("dependency_")} == {HealthStatus.FAILING}
+    for rate in RATES[1:]:
+        assert _recall(verdicts, rate) >= 0.95, rate
 
 
 @pytest.mark.parametrize("rate", RATES)

@@ -15,7 +15,7 @@ from gatewatch.store.health_raw import (
     compute_first_appearance,
     parse_stored_time,
 )
-from gatewatch.store.schema import _sqlite_datetime_text
+from gatewatch.store.schema import sqlite_datetime_text
 
 moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))
 
@@ -23,7 +23,7 @@ moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 
 @settings(derandomize=True, max_examples=200)
 @given(st.lists(st.one_of(st.none(), moments), max_size=30))
 def test_epoch_seconds_of_stored_text_equal_datetime_timestamp(stamps: list[datetime | None]) -> None:
-    text = [None if s is None else _sqlite_datetime_text(s) for s in stamps]
+    text = [None if s is None else sqlite_datetime_text(s) for s in stamps]
     got = compute_epoch_seconds(text, text=True)
     expected = [math.nan if s is None else s.timestamp() for s in stamps]
     assert np.array_equal(got, np.array(expected, dtype=np.float64), equal_nan=True)

@@ -173,14 +173,18 @@ def run(app: AppContext, once: bool, until_idle: bool, nodes: int, mode: str, st
 
     It resumes from the store after a crash (kill -9 included): builds left running are
     stopped and run again, and nothing untested or stale ever lands. Workspaces live
-    under <home>/gate.
+    under <home>/gate. Jobs and shared queues may be configured per project in the
+    config file's [gate.projects."NAME"] tables (docs/configuration.md).
 
     \b
     Example:
       gatewatch gate run --nodes 8 --strategy gatewatch
       gatewatch gate run --until-idle --mode cherry-pick
     """
-    options = LoopOptions(nodes=nodes, mode="merge" if mode == "merge" else "cherry-pick")
+    config = service.load_gate_config(app.settings.gate_projects)
+    options = LoopOptions(
+        nodes=nodes, mode="merge" if mode == "merge" else "cherry-pick", project_jobs=config.project_jobs
+    )
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     root = app.settings.home / "gate"
@@ -188,7 +192,7 @@ def run(app: AppContext, once: bool, until_idle: bool, nodes: int, mode: str, st
         with GateLoop(
             app.store,
             root=root,
-            gate_options=service.gate_options(strategy),
+            gate_options=service.gate_options(strategy, config),
             options=options,
             classify=service.classify_with_triage,
         ) as loop:

@@ -65,7 +65,7 @@ from gatewatch.domain.gate import (
 from gatewatch.errors import GateError
 from gatewatch.gate.builddir import BuildContext, recover_orphans
 from gatewatch.gate.git import ChangeRef, GitWorkspace, MergeConflict, MergeMode, PreparedState
-from gatewatch.gate.jobs import DEFAULT_CONFIG_NAME, JobConfigError, parse_job_config
+from gatewatch.gate.jobs import DEFAULT_CONFIG_NAME, JobConfig, JobConfigError, parse_job_config
 from gatewatch.gate.plan import initial_state, step
 from gatewatch.gate.plan_json import state_from_json, state_to_json
 from gatewatch.gate.plan_process import start_action
@@ -93,13 +93,18 @@ def classify_failed_build(store: Store, build_uuid: str) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoopOptions:
-    """How the loop executes: node pool size, merge mode, log cap, and which stored gate it drives."""
+    """How the loop executes: node pool size, merge mode, log cap, and which stored gate it drives.
+
+    ``project_jobs`` holds the job definitions the gate's configuration gives per project;
+    they win over the repository's ``.gatewatch.yaml`` (docs/gate-execution.md says why).
+    """
 
     nodes: int = 2
     mode: MergeMode = "merge"
     log_cap_bytes: int = DEFAULT_LOG_CAP_BYTES
     kill_grace_s: float = 5.0
     name: str = DEFAULT_GATE
+    project_jobs: tuple[tuple[str, JobConfig], ...] = ()
 
 
 def workspace_dir(root: Path, repo: str) -> Path:
@@ -141,7 +146,10 @@ class GateLoop:
         with store.unit_of_work() as uow:
             self.generation, text = uow.gate.load_state(self.options.name)
         state = state_from_json(text) if text else initial_state(gate_options)
-        self.state: GateState = replace(state, options=replace(gate_options, jobs=state.options.jobs))
+        self._configured = dict(self.options.project_jobs)
+        learned = tuple(p for p in state.options.jobs if p.project not in self._configured)
+        configured = tuple(_project_jobs(name, config) for name, config in self._configured.items())
+        self.state: GateState = replace(state, options=replace(gate_options, jobs=learned + configured))
 
     # -- the public loop ------------------------------------------------------------------------
 
@@ -256,7 +264,8 @@ class GateLoop:
             self._events.append((Tick(), command.command_id))
 
     def _learn_jobs(self, change: Change) -> None:
-        """Give the planner the project's required jobs, read from the target branch's job file."""
+        """Give the planner the project's required jobs, read from the target branch's job file
+        (a project whose jobs the configuration defines has them from the start)."""
         if any(p.project == change.project for p in self.state.options.jobs):
             return
         record = self._record(change.change_id)
@@ -273,11 +282,7 @@ class GateLoop:
         except JobConfigError as exc:
             _LOG.warning("%s: %s; using the default job", record.repo, exc)
             return
-        voting = {job.name: job.voting for job in config.jobs}
-        names = config.required_jobs(change.project) or tuple(job.name for job in config.jobs)
-        jobs = ProjectJobs(
-            project=change.project, jobs=tuple(JobSpec(name=n, voting=voting[n]) for n in names)
-        )
+        jobs = _project_jobs(change.project, config)
         options = replace(self.state.options, jobs=(*self.state.options.jobs, jobs))
         self.state = replace(self.state, options=options)
 
@@ -307,7 +312,7 @@ class GateLoop:
             return
         record = self._record(action.stack[-1])
         try:
-            job = load_job_config(prepared.worktree).job(action.job)
+            job = self._job_config(record.project, prepared.worktree).job(action.job)
         except JobConfigError as exc:
             _LOG.warning("build %s of %s cannot run: %s", action.build_id, action.item_id, exc)
             self._journal("BuildRefused", {"build_id": action.build_id, "message": str(exc)})
@@ -339,6 +344,11 @@ class GateLoop:
         self._key_of[runner_id] = (action.item_id, action.buildset)
         self.runner.start(runner_id, job, prepared.worktree, context=context)
         self._events.append((BuildStarted(build_id=action.build_id), None))
+
+    def _job_config(self, project: str, worktree: Path) -> JobConfig:
+        """The configured jobs of ``project``, else those of the tested state's ``.gatewatch.yaml``."""
+        configured = self._configured.get(project)
+        return configured if configured is not None else load_job_config(worktree)
 
     def _prepare(self, action: StartBuild) -> PreparedState | MergeConflict:
         key = (action.item_id, action.buildset)
@@ -427,6 +437,13 @@ class GateLoop:
             repo, prepared = self._prepared.pop(key)
             if isinstance(prepared, PreparedState):
                 self._workspace(repo).remove_state(prepared.key)
+
+
+def _project_jobs(project: str, config: JobConfig) -> ProjectJobs:
+    """What the planner must run for ``project``: its required jobs (else every job), voting or not."""
+    voting = {job.name: job.voting for job in config.jobs}
+    names = config.required_jobs(project) or tuple(job.name for job in config.jobs)
+    return ProjectJobs(project=project, jobs=tuple(JobSpec(name=n, voting=voting[n]) for n in names))
 
 
 def _seed(commit_sha: str, job: str, run: int) -> int:

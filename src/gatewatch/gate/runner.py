@@ -67,7 +67,7 @@ from gatewatch.gate.jobs import (
 )
 
 DEFAULT_LOG_CAP_BYTES = 100 * 1024 * 1024
-__all__ = ["BuildContext", "BuildFinished", "JobRunner", "load_job_config"]
+__all__ = ["BuildContext", "BuildFinished", "JobRunner", "load_job_config", "load_job_file"]
 _CHUNK_BYTES = 64 * 1024
 _BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -95,11 +95,28 @@ def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobCo
         ) from None
     except OSError as exc:
         raise JobConfigError(f"cannot read the job definitions: {exc.strerror}", path=name) from None
+    return _parse_bytes(data, path=name)
+
+
+def load_job_file(path: Path) -> JobConfig:
+    """Read and parse a job definition file of the gate's own configuration (same schema)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JobConfigError(
+            f"cannot read the gate's job definitions: {exc.strerror}",
+            path=str(path),
+            hint="check the jobs path in the [gate.projects] table of the config file",
+        ) from None
+    return _parse_bytes(data, path=str(path))
+
+
+def _parse_bytes(data: bytes, *, path: str) -> JobConfig:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=name) from None
-    return parse_job_config(text, path=name)
+        raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=path) from None
+    return parse_job_config(text, path=path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -112,6 +112,7 @@ def _item_json(item: QueueItem, view: service.GateView) -> dict[str, Any]:
     return {
         "item_id": item.item_id,
         "change_ids": list(item.change_ids),
+        "projects": sorted({change.project for change in item.changes}),
         "refs": refs,
         "stack": list(item.stack),
         "buildset": item.buildset,
@@ -148,8 +149,9 @@ def _queue_tree(queue: dict[str, Any]) -> Tree:
     for item in queue["items"]:
         stack = " + ".join([*item["stack"], item["item_id"]])
         colour = {"failing": "red", "merging": "green", "confirming": "magenta"}.get(item["state"], "white")
+        projects = ",".join(item["projects"])
         node = tree.add(
-            f"[{colour}]{item['item_id']}[/{colour}]  {item['state']}  [dim]tested on[/dim] {stack}"
+            f"[{colour}]{item['item_id']}[/{colour}] ({projects})  {item['state']}  [dim]tested on[/dim] {stack}"
         )
         for job in item["jobs"]:
             style = _STYLE[BuildStatus(job["status"])]

@@ -64,12 +64,14 @@ from gatewatch.domain.gate import (
 )
 from gatewatch.errors import GateError
 from gatewatch.gate.builddir import BuildContext, recover_orphans
-from gatewatch.gate.git import ChangeRef, GitWorkspace, MergeConflict, MergeMode, PreparedState
+from gatewatch.gate.git import GitWorkspace, MergeMode, PreparedState
 from gatewatch.gate.jobs import DEFAULT_CONFIG_NAME, JobConfig, JobConfigError, parse_job_config
 from gatewatch.gate.plan import initial_state, step
 from gatewatch.gate.plan_json import state_from_json, state_to_json
 from gatewatch.gate.plan_process import start_action
+from gatewatch.gate.plan_queue import queue_name_for
 from gatewatch.gate.runner import DEFAULT_LOG_CAP_BYTES, BuildFinished, JobRunner, load_job_config
+from gatewatch.gate.states import ItemStates, StateProblem, prepare_item_states, render_environment
 from gatewatch.services.ingest import ingest_paths
 from gatewatch.store import Store
 from gatewatch.store.gate import DEFAULT_GATE, GateChangeRecord, GateCommand, TestedBuild
@@ -139,7 +141,7 @@ class GateLoop:
             kill_grace_s=self.options.kill_grace_s,
         )
         self._workspaces: dict[str, GitWorkspace] = {}
-        self._prepared: dict[tuple[str, int], tuple[str, PreparedState | MergeConflict]] = {}
+        self._prepared: dict[tuple[str, int], ItemStates | StateProblem] = {}
         self._idle = threading.Event()
         self._key_of: dict[str, tuple[str, int]] = {}  # runner build id -> the buildset it tests
         self._events: deque[tuple[Event, int | None]] = deque()
@@ -271,6 +273,8 @@ class GateLoop:
         record = self._record(change.change_id)
         ws = self._workspace(record.repo)
         ws.fetch()
+        if not ws.has_branch(change.branch):
+            return  # the change cannot be built: its item fails when its state is prepared
         data = ws.read_file(ws.branch_sha(change.branch), DEFAULT_CONFIG_NAME)
         if data is None:
             _LOG.warning(
@@ -306,10 +310,11 @@ class GateLoop:
         self._prune()
 
     def _start_build(self, action: StartBuild) -> None:
-        prepared = self._prepare(action)
-        if isinstance(prepared, MergeConflict):
+        states = self._prepare(action)
+        if isinstance(states, StateProblem):
             self._events.append((MergeFailed(item_id=action.item_id, buildset=action.buildset), None))
             return
+        prepared = states.own.prepared
         record = self._record(action.stack[-1])
         try:
             job = self._job_config(record.project, prepared.worktree).job(action.job)
@@ -342,7 +347,8 @@ class GateLoop:
             seed=_seed(prepared.commit_sha, action.job, run),
         )
         self._key_of[runner_id] = (action.item_id, action.buildset)
-        self.runner.start(runner_id, job, prepared.worktree, context=context)
+        env = render_environment(states)
+        self.runner.start(runner_id, job, prepared.worktree, context=context, env=env)
         self._events.append((BuildStarted(build_id=action.build_id), None))
 
     def _job_config(self, project: str, worktree: Path) -> JobConfig:
@@ -350,25 +356,33 @@ class GateLoop:
         configured = self._configured.get(project)
         return configured if configured is not None else load_job_config(worktree)
 
-    def _prepare(self, action: StartBuild) -> PreparedState | MergeConflict:
+    def _prepare(self, action: StartBuild) -> ItemStates | StateProblem:
+        """The item's state in every repository of its queue, built once per buildset."""
         key = (action.item_id, action.buildset)
         if key not in self._prepared:
-            own = self._record(action.stack[-1])
             records = [self._record(cid) for cid in action.stack]
-            changes = [
-                ChangeRef(change_id=r.change_id, ref=r.ref, project=r.project)
-                for r in records
-                if r.repo == own.repo
-            ]
-            ws = self._workspace(own.repo)
-            prepared = ws.prepare_state(
-                branch=own.branch,
-                changes=changes,
+            states = prepare_item_states(
+                self._workspace,
+                stack=records,
+                group=self._group_repos(records[-1].project),
                 mode=self.options.mode,
                 key=f"{action.item_id}@{action.buildset}",
             )
-            self._prepared[key] = (own.repo, prepared)
-        return self._prepared[key][1]
+            if isinstance(states, StateProblem):
+                _LOG.warning("%s cannot be built: %s", action.item_id, states.message)
+                body = {"item_id": action.item_id, "buildset": action.buildset, "change_id": states.change_id}
+                self._journal("MergeConflict", {**body, "message": states.message})
+            self._prepared[key] = states
+        return self._prepared[key]
+
+    def _group_repos(self, project: str) -> dict[str, str]:
+        """project -> repository, for the projects of ``project``'s shared queue (empty if it has its own)."""
+        name = queue_name_for(self.state.options, project)
+        members = next((q.projects for q in self.state.options.queues if q.name == name), ())
+        if not members:
+            return {}
+        with self.store.unit_of_work(readonly=True) as uow:
+            return uow.gate.repos_of(members)
 
     def _own_changes(self, action: StartBuild) -> tuple[str, ...]:
         for queue in self.state.queues:
@@ -434,9 +448,10 @@ class GateLoop:
         current |= {key for runner_id, key in self._key_of.items() if runner_id in active}
         self._key_of = {r: k for r, k in self._key_of.items() if r in active}
         for key in [k for k in self._prepared if k not in current]:
-            repo, prepared = self._prepared.pop(key)
-            if isinstance(prepared, PreparedState):
-                self._workspace(repo).remove_state(prepared.key)
+            states = self._prepared.pop(key)
+            if isinstance(states, ItemStates):
+                for state in states.all:
+                    self._workspace(state.repo).remove_state(state.prepared.key)
 
 
 def _project_jobs(project: str, config: JobConfig) -> ProjectJobs:

@@ -40,7 +40,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,6 +145,7 @@ class _Build:
     worktree: Path
     context: BuildContext
     build_dir: Path
+    env: tuple[tuple[str, str], ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     outcome: BuildResult | None = None  # set by a timeout or a cancel
     reaped: bool = False
@@ -179,9 +180,19 @@ class JobRunner:
     # -- public API ---------------------------------------------------------------------------
 
     def start(
-        self, build_id: str, job: JobDefinition, worktree: Path, *, context: BuildContext | None = None
+        self,
+        build_id: str,
+        job: JobDefinition,
+        worktree: Path,
+        *,
+        context: BuildContext | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free."""
+        """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free.
+
+        ``env`` adds variables to the job's environment (the gate loop passes the other
+        repositories' speculative states); the runner's own ``GATEWATCH_*`` values win.
+        """
         if not _BUILD_ID.fullmatch(build_id):
             raise GateError(f"invalid build id {build_id!r}", hint="letters, digits, '.', '_' and '-'")
         if not Path(worktree).is_dir():
@@ -193,6 +204,7 @@ class JobRunner:
             worktree=Path(worktree),
             context=context or BuildContext(),
             build_dir=build_dir,
+            env=tuple((env or {}).items()),
         )
         with self._lock:
             if build_id in self._known:
@@ -404,6 +416,7 @@ class JobRunner:
         env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.update(build.job.env)
+        env.update(build.env)
         seed = build.context.seed
         if seed is None:
             seed = zlib.crc32(build.build_id.encode())

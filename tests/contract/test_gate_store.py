@@ -120,7 +120,7 @@ def test_repos_of_gives_each_projects_most_recent_repository(store: Store) -> No
             uow.gate.save_change(
                 GateChangeRecord(
                     change_id=change_id, repo=repo, ref=f"refs/changes/{change_id}", project=project,
-                    branch="main", enqueued_at=NOW + timedelta(minutes=minutes),
+                    branch="main", urgent=False, enqueued_at=NOW + timedelta(minutes=minutes),
                 )
             )  # fmt: skip
     with store.unit_of_work(readonly=True) as uow:

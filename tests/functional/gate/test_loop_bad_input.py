@@ -4,6 +4,7 @@ a change that deletes the job definitions."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,8 @@ def test_hanging_job_times_out_and_a_flood_of_output_is_capped(
     with _loop(store, tmp_path, kill_grace_s=0.2, log_cap_bytes=64 * 1024) as loop:
         loop.run_until_idle()
     assert _results(store) == {"HANG": ["FAILED"], "LOUD": ["MERGED"]}
+    records = [json.loads(p.read_text()) for p in (tmp_path / "gate" / "builds").glob("*/*/build.json")]
+    assert {r["result"] for r in records if r["ref"] == "refs/changes/HANG"} == {"TIMED_OUT"}
     logs = sorted((tmp_path / "gate" / "builds").glob("*/*/job-output.txt"), key=lambda p: p.stat().st_size)
     assert logs[-1].stat().st_size < 80 * 1024, "the output was capped"
     assert b"gigabytes of output" in logs[-1].read_bytes()

@@ -157,3 +157,31 @@ def test_failure_in_one_repository_resets_the_other_repositorys_items_behind_it(
             tuple(b["change_ids"]): b["result"] for _, k, b in uow.gate.events(limit=1000) if k == "Report"
         }
     assert reports == {("W1",): "FAILED", ("G1",): "MERGED", ("W2",): "MERGED", ("G2",): "MERGED"}
+
+
+def test_conflict_in_one_repository_fails_that_item_and_the_other_repositorys_item_is_retested(
+    tmp_path: Path, store: Store, repos: dict[str, Upstream]
+) -> None:
+    widgets = repos["widgets"]
+    widgets.change("W1", {"MARKER-W1": "ok", "shared.txt": "from W1\n"})
+    widgets.change("W2", {"MARKER-W2": "ok", "shared.txt": "from W2\n"})  # conflicts with W1
+    for name in ("W1", "W2"):
+        request = gate_service.EnqueueRequest(
+            repo=str(widgets.bare), ref=f"refs/changes/{name}", change_id=name, project="widgets"
+        )
+        gate_service.enqueue(store, request)
+    _enqueue(store, repos, "G1")
+    _run(store, tmp_path)
+
+    assert _views(tmp_path) == {
+        "W1": {"widgets": ["W1"], "gadgets": []},
+        "G1": {"widgets": ["W1"], "gadgets": ["G1"]},
+    }
+    assert _landed(widgets, 1) == ["W1"]
+    assert _landed(repos["gadgets"], 1) == ["G1"]
+    with store.unit_of_work(readonly=True) as uow:
+        events = uow.gate.events(limit=1000)
+    reports = {tuple(b["change_ids"]): b["result"] for _, k, b in events if k == "Report"}
+    assert reports == {("W1",): "MERGED", ("W2",): "FAILED", ("G1",): "MERGED"}
+    conflicts = {str(b["change_id"]) for _, k, b in events if k == "MergeConflict"}
+    assert "W2" in conflicts

@@ -84,21 +84,30 @@ def prepare_item_states(
     for project, repo in group.items():
         repos.setdefault(repo, project)
     built: list[RepoState] = []
-    for repo, project in repos.items():
-        records = [r for r in stack if r.repo == repo]
-        ws = workspace(repo)
-        result = _prepare_one(ws, records=records, branch=own.branch, mode=mode, key=key)
-        if isinstance(result, StateProblem | MergeConflict):
-            for done in built:
-                workspace(done.repo).remove_state(key)
+    try:
+        for repo, project in repos.items():
+            records = [r for r in stack if r.repo == repo]
+            ws = workspace(repo)
+            result = _prepare_one(ws, records=records, branch=own.branch, mode=mode, key=key)
             if isinstance(result, MergeConflict):
-                return StateProblem(repo=repo, change_id=result.change_id, message=result.message)
-            return result
-        if result is not None:
-            ids = tuple(r.change_id for r in records)
-            state = RepoState(project=project, repo=repo, shown=ws.shown, prepared=result, change_ids=ids)
-            built.append(state)
+                result = StateProblem(repo=repo, change_id=result.change_id, message=result.message)
+            if isinstance(result, StateProblem):
+                _remove(workspace, built, key)
+                return result
+            if result is not None:
+                ids = tuple(r.change_id for r in records)
+                built.append(
+                    RepoState(project=project, repo=repo, shown=ws.shown, prepared=result, change_ids=ids)
+                )
+    except BaseException:  # an unreachable repository (GateError): leave no worktree behind
+        _remove(workspace, built, key)
+        raise
     return ItemStates(own=built[0], others=tuple(built[1:]))
+
+
+def _remove(workspace: Workspaces, built: Sequence[RepoState], key: str) -> None:
+    for state in built:
+        workspace(state.repo).remove_state(key)
 
 
 def _prepare_one(

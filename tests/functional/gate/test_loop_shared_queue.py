@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from gatewatch.cli.gate import status_document
 from gatewatch.domain.gate import GateOptions, QueueDef
 from gatewatch.gate.loop import GateLoop, LoopOptions
 from gatewatch.services import gate as gate_service
@@ -185,3 +186,23 @@ def test_conflict_in_one_repository_fails_that_item_and_the_other_repositorys_it
     assert reports == {("W1",): "MERGED", ("W2",): "FAILED", ("G1",): "MERGED"}
     conflicts = {str(b["change_id"]) for _, k, b in events if k == "MergeConflict"}
     assert "W2" in conflicts
+
+
+def test_status_shows_one_queue_interleaving_both_repositories(
+    tmp_path: Path, store: Store, repos: dict[str, Upstream]
+) -> None:
+    for name in ("W1", "G1", "W2"):
+        _enqueue(store, repos, name)
+    with GateLoop(
+        store, root=tmp_path / "gate", gate_options=INTEGRATED, options=LoopOptions(nodes=4)
+    ) as loop:
+        loop.process_inbox()
+        document = status_document(gate_service.load_view(store))
+        loop.run_until_idle()
+    assert [(q["name"], q["branch"]) for q in document["queues"]] == [("integrated", "main")]
+    assert [(it["item_id"], it["projects"], it["stack"]) for it in document["queues"][0]["items"]] == [
+        ("W1", ["widgets"], []),
+        ("G1", ["gadgets"], ["W1"]),
+        ("W2", ["widgets"], ["W1", "G1"]),
+    ]
+    assert _landed(repos["widgets"], 2) == ["W1", "W2"]

@@ -257,7 +257,7 @@ def render_settings(settings: Settings) -> dict[str, str | int | None]:
     out: dict[str, str | int | None] = {}
     for f in fields(settings):
         if f.name not in FIELDS:
-            continue  # structured tables ([gate]) are shown by their own commands
+            continue  # the [gate] table is not a FIELDS setting: `gatewatch gate run` reads it
         value = getattr(settings, f.name)
         if isinstance(value, Secret):
             out[f.name] = mask_url(value.reveal())

@@ -46,6 +46,19 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GateProjectSettings:
+    """One ``[gate.projects."NAME"]`` table of the config file (see docs/configuration.md).
+
+    ``jobs_file``: the project's gate jobs (the schema of ``.gatewatch.yaml``), used instead
+    of the repository's own file; ``queue``: the shared queue the project belongs to.
+    """
+
+    project: str
+    jobs_file: Path | None = None
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """Resolved settings. ``db_url`` is a Secret: it may carry a password."""
 
@@ -55,7 +68,12 @@ class Settings:
     fingerprints_dir: Path | None = None
     max_file_bytes: int = 1 << 30
     log_level: str = "WARNING"
+    # The [gate] table: structured, so it comes from the config file only (no environment variable).
+    gate_projects: tuple[GateProjectSettings, ...] = ()
 
+
+_GATE_KEYS = frozenset({"projects"})
+_GATE_PROJECT_KEYS = frozenset({"jobs", "queue"})
 
 # name -> (help text, environment variable, type)
 FIELDS: dict[str, tuple[str, str, type]] = {
@@ -100,7 +118,8 @@ def find_config_file(explicit: Path | None, env: Mapping[str, str], cwd: Path) -
     return candidate if candidate.is_file() else None
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file_tables(path: Path) -> tuple[dict[str, Any], tuple[GateProjectSettings, ...]]:
+    """The settings of the file, and its ``[gate]`` table."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -109,6 +128,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path}: invalid TOML: {exc}", hint="fix the syntax at the position shown"
         ) from exc
+    gate = data.pop("gate", {})
     section = data.get("gatewatch", data)
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [gatewatch] must be a table")
@@ -116,9 +136,42 @@ def _read_file(path: Path) -> dict[str, Any]:
     if unknown:
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)}",
-            hint=f"known settings: {', '.join(FIELDS)}",
+            hint=f"known settings: {', '.join(FIELDS)} (and the [gate] table)",
         )
-    return dict(section)
+    return dict(section), _gate_projects(gate, path)
+
+
+def _gate_projects(gate: Any, path: Path) -> tuple[GateProjectSettings, ...]:
+    """The ``[gate.projects."NAME"]`` tables; a jobs file is relative to the config file."""
+    if not isinstance(gate, dict) or not isinstance(gate.get("projects", {}), dict):
+        raise ConfigError(f"{path}: [gate] and [gate.projects] must be tables")
+    _refuse_unknown(gate, _GATE_KEYS, where=f"{path}: [gate]")
+    projects = []
+    for name, table in gate.get("projects", {}).items():
+        where = f'{path}: [gate.projects."{name}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table", hint='e.g. jobs = "gate/jobs.yaml"')
+        _refuse_unknown(table, _GATE_PROJECT_KEYS, where=where)
+        for key in _GATE_PROJECT_KEYS & set(table):
+            if not isinstance(table[key], str) or not table[key].strip():
+                raise ConfigError(f"{where}: {key} must be a non-empty string, got {table[key]!r}")
+        jobs = Path(table["jobs"]).expanduser() if "jobs" in table else None
+        projects.append(
+            GateProjectSettings(
+                project=name,
+                jobs_file=path.parent.resolve() / jobs if jobs is not None else None,
+                queue=table.get("queue", ""),
+            )
+        )
+    return tuple(projects)
+
+
+def _refuse_unknown(table: dict[str, Any], known: frozenset[str], *, where: str) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(known))}"
+        )
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -153,7 +206,8 @@ def load_settings(
     cwd = Path.cwd() if cwd is None else cwd
     merged: dict[str, Any] = {}
     path = find_config_file(config_file, env, cwd)
-    layers = [(str(path), _read_file(path))] if path else []
+    from_file, gate_projects = _read_file_tables(path) if path else ({}, ())
+    layers = [(str(path), from_file)] if path else []
     layers += [("environment", _from_env(env)), ("flags", dict(flags or {}))]
     for source, layer in layers:
         for name, value in layer.items():
@@ -170,6 +224,7 @@ def load_settings(
         fingerprints_dir=merged.get("fingerprints_dir"),
         max_file_bytes=merged.get("max_file_bytes", 1 << 30),
         log_level=str(merged.get("log_level", "WARNING")).upper(),
+        gate_projects=gate_projects,
     )
     _validate(settings)
     return settings
@@ -201,6 +256,8 @@ def render_settings(settings: Settings) -> dict[str, str | int | None]:
     """Settings as a printable mapping with secrets masked."""
     out: dict[str, str | int | None] = {}
     for f in fields(settings):
+        if f.name not in FIELDS:
+            continue  # the [gate] table is not a FIELDS setting: `gatewatch gate run` reads it
         value = getattr(settings, f.name)
         if isinstance(value, Secret):
             out[f.name] = mask_url(value.reveal())

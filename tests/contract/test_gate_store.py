@@ -111,3 +111,18 @@ def test_journal_keeps_order_and_limit(store: Store) -> None:
 
 def _fields(record: GateChangeRecord) -> dict[str, object]:
     return {name: getattr(record, name) for name in record.__slots__}
+
+
+def test_repos_of_gives_each_projects_most_recent_repository(store: Store) -> None:
+    rows = [("1", "/old/w.git", "w", 0), ("2", "/srv/g.git", "g", 1), ("3", "/srv/w.git", "w", 2)]
+    with store.unit_of_work() as uow:
+        for change_id, repo, project, minutes in rows:
+            uow.gate.save_change(
+                GateChangeRecord(
+                    change_id=change_id, repo=repo, ref=f"refs/changes/{change_id}", project=project,
+                    branch="main", urgent=False, enqueued_at=NOW + timedelta(minutes=minutes),
+                )
+            )  # fmt: skip
+    with store.unit_of_work(readonly=True) as uow:
+        assert uow.gate.repos_of(["w", "g", "never"]) == {"w": "/srv/w.git", "g": "/srv/g.git"}
+        assert uow.gate.repos_of([]) == {}

@@ -99,3 +99,45 @@ def test_rendered_settings_hide_the_password(tmp_path: Path) -> None:
     rendered = render_settings(load_settings(env=env, cwd=tmp_path))
     assert set(rendered) == set(FIELDS)
     assert "s3cret" not in str(rendered)
+
+
+def test_gate_projects_table_gives_jobs_files_relative_to_the_config_file_and_queues(tmp_path: Path) -> None:
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    path = conf / "gatewatch.toml"
+    path.write_text(
+        '[gatewatch]\nlog_level = "INFO"\n\n'
+        '[gate.projects."acme/widgets"]\njobs = "gate/widgets.yaml"\nqueue = "integrated"\n\n'
+        '[gate.projects."acme/gadgets"]\nqueue = "integrated"\n'
+    )
+    settings = load_settings(config_file=path, env={}, cwd=tmp_path)
+    assert [(p.project, p.jobs_file, p.queue) for p in settings.gate_projects] == [
+        ("acme/widgets", conf.resolve() / "gate" / "widgets.yaml", "integrated"),
+        ("acme/gadgets", None, "integrated"),
+    ]
+    assert settings.log_level == "INFO"
+    assert "gate_projects" not in render_settings(settings)
+
+
+def test_gate_table_works_without_a_gatewatch_table(tmp_path: Path) -> None:
+    _write(tmp_path, 'max_file_bytes = 10\n[gate.projects.nova]\njobs = "/srv/jobs.yaml"\n')
+    settings = load_settings(env={}, cwd=tmp_path)
+    assert settings.max_file_bytes == 10
+    assert settings.gate_projects[0].jobs_file == Path("/srv/jobs.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[gate]\nnodes = 3\n", r"\[gate\]: unknown key\(s\) nodes"),
+        ('[gate.projects.nova]\njob = "x.yaml"\n', r'\[gate.projects."nova"\]: unknown key\(s\) job'),
+        ("[gate.projects.nova]\nqueue = 3\n", r"queue must be a non-empty string"),
+        ('[gate.projects]\nnova = "x.yaml"\n', r'\[gate.projects."nova"\] must be a table'),
+        ('gate = "x"\n', r"\[gate\] and \[gate.projects\] must be tables"),
+    ],
+)
+def test_bad_gate_table_is_refused_naming_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(env={}, cwd=tmp_path)
+    assert str(path) in str(info.value)

@@ -14,11 +14,13 @@ from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
 from gatewatch.domain.gate import BuildStatus, ChangeQueue, QueueItem
 from gatewatch.gate.loop import GateLoop, LoopOptions
-from gatewatch.gate.sim.compare import Comparison, compare, render_comparison_table
+from gatewatch.gate.sim.compare import Comparison, compare, compute_share, render_comparison_table
 from gatewatch.gate.sim.strategies import STRATEGIES as SIM_STRATEGIES
+from gatewatch.gate.sim.strategies import strategy as sim_strategy
 from gatewatch.gate.sim.world import PRESETS
 from gatewatch.services import gate as service
 
+ORACLE = "oracle"
 _STYLE = {
     BuildStatus.WAITING: "dim",
     BuildStatus.RUNNING: "yellow",
@@ -110,6 +112,7 @@ def _item_json(item: QueueItem, view: service.GateView) -> dict[str, Any]:
     return {
         "item_id": item.item_id,
         "change_ids": list(item.change_ids),
+        "projects": sorted({change.project for change in item.changes}),
         "refs": refs,
         "stack": list(item.stack),
         "buildset": item.buildset,
@@ -146,8 +149,9 @@ def _queue_tree(queue: dict[str, Any]) -> Tree:
     for item in queue["items"]:
         stack = " + ".join([*item["stack"], item["item_id"]])
         colour = {"failing": "red", "merging": "green", "confirming": "magenta"}.get(item["state"], "white")
+        projects = ",".join(item["projects"])
         node = tree.add(
-            f"[{colour}]{item['item_id']}[/{colour}]  {item['state']}  [dim]tested on[/dim] {stack}"
+            f"[{colour}]{item['item_id']}[/{colour}] ({projects})  {item['state']}  [dim]tested on[/dim] {stack}"
         )
         for job in item["jobs"]:
             style = _STYLE[BuildStatus(job["status"])]
@@ -171,14 +175,18 @@ def run(app: AppContext, once: bool, until_idle: bool, nodes: int, mode: str, st
 
     It resumes from the store after a crash (kill -9 included): builds left running are
     stopped and run again, and nothing untested or stale ever lands. Workspaces live
-    under <home>/gate.
+    under <home>/gate. Jobs and shared queues may be configured per project in the
+    config file's [gate.projects."NAME"] tables (docs/configuration.md).
 
     \b
     Example:
       gatewatch gate run --nodes 8 --strategy gatewatch
       gatewatch gate run --until-idle --mode cherry-pick
     """
-    options = LoopOptions(nodes=nodes, mode="merge" if mode == "merge" else "cherry-pick")
+    config = service.load_gate_config(app.settings.gate_projects)
+    options = LoopOptions(
+        nodes=nodes, mode="merge" if mode == "merge" else "cherry-pick", project_jobs=config.project_jobs
+    )
     stopping: list[int] = []
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     root = app.settings.home / "gate"
@@ -186,7 +194,7 @@ def run(app: AppContext, once: bool, until_idle: bool, nodes: int, mode: str, st
         with GateLoop(
             app.store,
             root=root,
-            gate_options=service.gate_options(strategy),
+            gate_options=service.gate_options(strategy, config),
             options=options,
             classify=service.classify_with_triage,
         ) as loop:
@@ -253,49 +261,65 @@ def recheck(app: AppContext, change_id: str) -> None:
     "--strategies",
     default=",".join(SIM_STRATEGIES),
     show_default=True,
-    help="Comma-separated strategies to compare.",
+    help="Comma-separated strategies to compare (the oracle always runs: it is the reference).",
 )
 @json_option
 def simulate(preset: str, seeds: int, strategies: str, as_json: bool) -> None:
     """Compare merge-queue strategies on the same simulated worlds (mean and 95% interval).
+
+    The oracle is always run too, since "vs oracle" (each strategy's distance to it) is
+    measured against it; it is added as the last row when not asked for.
 
     \b
     Example:
       gatewatch gate simulate --preset openstack-2013 --seeds 30
       gatewatch gate simulate --strategies zuul,gatewatch --seeds 5 --json
     """
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    with progress_bar(enabled=not as_json) as progress:
-        task = progress.add_task("simulate", total=len(names), detail="")
+    names = list(dict.fromkeys(s.strip() for s in strategies.split(",") if s.strip()))
+    for name in names:
+        sim_strategy(name)  # an unknown name fails before any work
+    if ORACLE not in names:
+        names.append(ORACLE)
+    comparison = _run_comparison(preset, names, seeds, progress=not as_json)
+    if as_json:
+        echo_json(_simulation_document(comparison, preset=preset, seeds=seeds))
+        return
+    click.echo(render_comparison_table(comparison, reference=ORACLE))
+
+
+def _run_comparison(preset: str, names: list[str], seeds: int, *, progress: bool) -> Comparison:
+    with progress_bar(enabled=progress) as bar:
+        task = bar.add_task("simulate", total=len(names), detail="")
         parts = []
         for name in names:
-            progress.update(task, detail=name)
+            bar.update(task, detail=name)
             parts.append(compare(preset, [name], seeds))
-            progress.advance(task)
+            bar.advance(task)
     summaries = tuple(s for part in parts for s in part.summaries)
     results = tuple(r for part in parts for r in part.results)
-    comparison = Comparison(world=parts[0].world, seeds=parts[0].seeds, results=results, summaries=summaries)
-    if as_json:
-        echo_json(
+    return Comparison(world=parts[0].world, seeds=parts[0].seeds, results=results, summaries=summaries)
+
+
+def _simulation_document(comparison: Comparison, *, preset: str, seeds: int) -> dict[str, Any]:
+    """`gate simulate --json`: per strategy, [mean, 95% half-width] pairs and the share of the oracle."""
+    return {
+        "preset": preset,
+        "seeds": seeds,
+        "reference": ORACLE,
+        "strategies": [
             {
-                "preset": preset,
-                "seeds": seeds,
-                "strategies": [
-                    {
-                        "strategy": s.strategy,
-                        "merged_per_h": [s.merged_per_h.mean, s.merged_per_h.half_width],
-                        "ttm_p50_h": [s.ttm_p50_h.mean, s.ttm_p50_h.half_width],
-                        "ttm_p95_h": [s.ttm_p95_h.mean, s.ttm_p95_h.half_width],
-                        "node_h_per_merge": [s.node_h_per_merge.mean, s.node_h_per_merge.half_width],
-                        "good_ejected": s.good_ejected.mean,
-                        "bad_merged": s.bad_merged.mean,
-                    }
-                    for s in summaries
-                ],
+                "strategy": s.strategy,
+                "merged_per_h": [s.merged_per_h.mean, s.merged_per_h.half_width],
+                "vs_oracle": compute_share(comparison, s.strategy, reference=ORACLE),
+                "ttm_p50_h": [s.ttm_p50_h.mean, s.ttm_p50_h.half_width],
+                "ttm_p95_h": [s.ttm_p95_h.mean, s.ttm_p95_h.half_width],
+                "node_h_per_merge": [s.node_h_per_merge.mean, s.node_h_per_merge.half_width],
+                "good_ejected": s.good_ejected.mean,
+                "bad_merged": s.bad_merged.mean,
             }
-        )
-        return
-    click.echo(render_comparison_table(comparison))
+            for s in comparison.summaries
+        ],
+    }
 
 
 def register(cli: click.Group) -> None:

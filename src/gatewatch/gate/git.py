@@ -312,6 +312,13 @@ class GitWorkspace:
         )
         return proc.stdout.strip() if proc.returncode == 0 else None
 
+    def has_branch(self, branch: str) -> bool:
+        """Whether the mirror has ``branch`` (False for an invalid name; call :meth:`fetch` first)."""
+        ref = f"refs/heads/{branch}"
+        if branch.startswith("-") or not self._valid_ref(ref):
+            return False
+        return self._resolve(ref) is not None
+
     def branch_sha(self, branch: str) -> str:
         """The current tip of ``branch`` in the mirror (call :meth:`fetch` first to be current)."""
         sha = self._resolve(self._check_branch(branch))

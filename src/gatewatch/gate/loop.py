@@ -64,12 +64,14 @@ from gatewatch.domain.gate import (
 )
 from gatewatch.errors import GateError
 from gatewatch.gate.builddir import BuildContext, recover_orphans
-from gatewatch.gate.git import ChangeRef, GitWorkspace, MergeConflict, MergeMode, PreparedState
-from gatewatch.gate.jobs import DEFAULT_CONFIG_NAME, JobConfigError, parse_job_config
+from gatewatch.gate.git import GitWorkspace, MergeMode, PreparedState
+from gatewatch.gate.jobs import DEFAULT_CONFIG_NAME, JobConfig, JobConfigError, parse_job_config
 from gatewatch.gate.plan import initial_state, step
 from gatewatch.gate.plan_json import state_from_json, state_to_json
 from gatewatch.gate.plan_process import start_action
+from gatewatch.gate.plan_queue import queue_name_for
 from gatewatch.gate.runner import DEFAULT_LOG_CAP_BYTES, BuildFinished, JobRunner, load_job_config
+from gatewatch.gate.states import ItemStates, StateProblem, prepare_item_states, render_environment
 from gatewatch.services.ingest import ingest_paths
 from gatewatch.store import Store
 from gatewatch.store.gate import DEFAULT_GATE, GateChangeRecord, GateCommand, TestedBuild
@@ -93,13 +95,18 @@ def classify_failed_build(store: Store, build_uuid: str) -> str | None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoopOptions:
-    """How the loop executes: node pool size, merge mode, log cap, and which stored gate it drives."""
+    """How the loop executes: node pool size, merge mode, log cap, and which stored gate it drives.
+
+    ``project_jobs`` holds the job definitions the gate's configuration gives per project;
+    they win over the repository's ``.gatewatch.yaml`` (docs/gate-execution.md says why).
+    """
 
     nodes: int = 2
     mode: MergeMode = "merge"
     log_cap_bytes: int = DEFAULT_LOG_CAP_BYTES
     kill_grace_s: float = 5.0
     name: str = DEFAULT_GATE
+    project_jobs: tuple[tuple[str, JobConfig], ...] = ()
 
 
 def workspace_dir(root: Path, repo: str) -> Path:
@@ -134,14 +141,17 @@ class GateLoop:
             kill_grace_s=self.options.kill_grace_s,
         )
         self._workspaces: dict[str, GitWorkspace] = {}
-        self._prepared: dict[tuple[str, int], tuple[str, PreparedState | MergeConflict]] = {}
+        self._prepared: dict[tuple[str, int], ItemStates | StateProblem] = {}
         self._idle = threading.Event()
         self._key_of: dict[str, tuple[str, int]] = {}  # runner build id -> the buildset it tests
         self._events: deque[tuple[Event, int | None]] = deque()
         with store.unit_of_work() as uow:
             self.generation, text = uow.gate.load_state(self.options.name)
         state = state_from_json(text) if text else initial_state(gate_options)
-        self.state: GateState = replace(state, options=replace(gate_options, jobs=state.options.jobs))
+        self._configured = dict(self.options.project_jobs)
+        learned = tuple(p for p in state.options.jobs if p.project not in self._configured)
+        configured = tuple(_project_jobs(name, config) for name, config in self._configured.items())
+        self.state: GateState = replace(state, options=replace(gate_options, jobs=learned + configured))
 
     # -- the public loop ------------------------------------------------------------------------
 
@@ -256,12 +266,15 @@ class GateLoop:
             self._events.append((Tick(), command.command_id))
 
     def _learn_jobs(self, change: Change) -> None:
-        """Give the planner the project's required jobs, read from the target branch's job file."""
+        """Give the planner the project's required jobs, read from the target branch's job file
+        (a project whose jobs the configuration defines has them from the start)."""
         if any(p.project == change.project for p in self.state.options.jobs):
             return
         record = self._record(change.change_id)
         ws = self._workspace(record.repo)
         ws.fetch()
+        if not ws.has_branch(change.branch):
+            return  # the change cannot be built: its item fails when its state is prepared
         data = ws.read_file(ws.branch_sha(change.branch), DEFAULT_CONFIG_NAME)
         if data is None:
             _LOG.warning(
@@ -273,11 +286,7 @@ class GateLoop:
         except JobConfigError as exc:
             _LOG.warning("%s: %s; using the default job", record.repo, exc)
             return
-        voting = {job.name: job.voting for job in config.jobs}
-        names = config.required_jobs(change.project) or tuple(job.name for job in config.jobs)
-        jobs = ProjectJobs(
-            project=change.project, jobs=tuple(JobSpec(name=n, voting=voting[n]) for n in names)
-        )
+        jobs = _project_jobs(change.project, config)
         options = replace(self.state.options, jobs=(*self.state.options.jobs, jobs))
         self.state = replace(self.state, options=options)
 
@@ -301,13 +310,14 @@ class GateLoop:
         self._prune()
 
     def _start_build(self, action: StartBuild) -> None:
-        prepared = self._prepare(action)
-        if isinstance(prepared, MergeConflict):
+        states = self._prepare(action)
+        if isinstance(states, StateProblem):
             self._events.append((MergeFailed(item_id=action.item_id, buildset=action.buildset), None))
             return
+        prepared = states.own.prepared
         record = self._record(action.stack[-1])
         try:
-            job = load_job_config(prepared.worktree).job(action.job)
+            job = self._job_config(record.project, prepared.worktree).job(action.job)
         except JobConfigError as exc:
             _LOG.warning("build %s of %s cannot run: %s", action.build_id, action.item_id, exc)
             self._journal("BuildRefused", {"build_id": action.build_id, "message": str(exc)})
@@ -337,28 +347,42 @@ class GateLoop:
             seed=_seed(prepared.commit_sha, action.job, run),
         )
         self._key_of[runner_id] = (action.item_id, action.buildset)
-        self.runner.start(runner_id, job, prepared.worktree, context=context)
+        env = render_environment(states)
+        self.runner.start(runner_id, job, prepared.worktree, context=context, env=env)
         self._events.append((BuildStarted(build_id=action.build_id), None))
 
-    def _prepare(self, action: StartBuild) -> PreparedState | MergeConflict:
+    def _job_config(self, project: str, worktree: Path) -> JobConfig:
+        """The configured jobs of ``project``, else those of the tested state's ``.gatewatch.yaml``."""
+        configured = self._configured.get(project)
+        return configured if configured is not None else load_job_config(worktree)
+
+    def _prepare(self, action: StartBuild) -> ItemStates | StateProblem:
+        """The item's state in every repository of its queue, built once per buildset."""
         key = (action.item_id, action.buildset)
         if key not in self._prepared:
-            own = self._record(action.stack[-1])
             records = [self._record(cid) for cid in action.stack]
-            changes = [
-                ChangeRef(change_id=r.change_id, ref=r.ref, project=r.project)
-                for r in records
-                if r.repo == own.repo
-            ]
-            ws = self._workspace(own.repo)
-            prepared = ws.prepare_state(
-                branch=own.branch,
-                changes=changes,
+            states = prepare_item_states(
+                self._workspace,
+                stack=records,
+                group=self._group_repos(records[-1].project),
                 mode=self.options.mode,
                 key=f"{action.item_id}@{action.buildset}",
             )
-            self._prepared[key] = (own.repo, prepared)
-        return self._prepared[key][1]
+            if isinstance(states, StateProblem):
+                _LOG.warning("%s cannot be built: %s", action.item_id, states.message)
+                body = {"item_id": action.item_id, "buildset": action.buildset, "change_id": states.change_id}
+                self._journal("MergeConflict", {**body, "message": states.message})
+            self._prepared[key] = states
+        return self._prepared[key]
+
+    def _group_repos(self, project: str) -> dict[str, str]:
+        """project -> repository, for the projects of ``project``'s shared queue (empty if it has its own)."""
+        name = queue_name_for(self.state.options, project)
+        members = next((q.projects for q in self.state.options.queues if q.name == name), ())
+        if not members:
+            return {}
+        with self.store.unit_of_work(readonly=True) as uow:
+            return uow.gate.repos_of(members)
 
     def _own_changes(self, action: StartBuild) -> tuple[str, ...]:
         for queue in self.state.queues:
@@ -424,9 +448,17 @@ class GateLoop:
         current |= {key for runner_id, key in self._key_of.items() if runner_id in active}
         self._key_of = {r: k for r, k in self._key_of.items() if r in active}
         for key in [k for k in self._prepared if k not in current]:
-            repo, prepared = self._prepared.pop(key)
-            if isinstance(prepared, PreparedState):
-                self._workspace(repo).remove_state(prepared.key)
+            states = self._prepared.pop(key)
+            if isinstance(states, ItemStates):
+                for state in states.all:
+                    self._workspace(state.repo).remove_state(state.prepared.key)
+
+
+def _project_jobs(project: str, config: JobConfig) -> ProjectJobs:
+    """What the planner must run for ``project``: its required jobs (else every job), voting or not."""
+    voting = {job.name: job.voting for job in config.jobs}
+    names = config.required_jobs(project) or tuple(job.name for job in config.jobs)
+    return ProjectJobs(project=project, jobs=tuple(JobSpec(name=n, voting=voting[n]) for n in names))
 
 
 def _seed(commit_sha: str, job: str, run: int) -> int:

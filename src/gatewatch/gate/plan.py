@@ -116,7 +116,7 @@ def _enqueue(queues: list[ChangeQueue], change: Change, work: Work) -> list[int]
     queue = queues[index]
     items = list(queue.items)
     urgent = change.urgent and work.options.fast_lane
-    batch_at = None if urgent else join_batch_position(queue, work.options)
+    batch_at = None if urgent else join_batch_position(queue, work.options, project=change.project)
     if batch_at is not None:
         old = reset(items[batch_at], work)  # its builds are all still waiting for nodes
         changes = (*old.changes, change)

@@ -44,15 +44,18 @@ def insert_position(queue: ChangeQueue, *, urgent: bool) -> int:
     return position
 
 
-def join_batch_position(queue: ChangeQueue, options: GateOptions) -> int | None:
-    """The index of the last item if a new change may join it as a batch, else None.
+def join_batch_position(queue: ChangeQueue, options: GateOptions, *, project: str) -> int | None:
+    """The index of the last item if a new change of ``project`` may join it as a batch, else None.
 
     A change joins only an item none of whose builds got a node yet (so no test work is
     lost: its waiting builds are cancelled and the batch restarts), that is not failing,
-    merging or urgent, is below ``batch_max_size``, and only while the queue's recent
+    merging or urgent, is below ``batch_max_size``, holds changes of the same project only
+    (a batch lands as one commit of one repository), and only while the queue's recent
     failure rate is at most ``batch_max_failure_rate``.
     """
     if options.batch_max_size <= 1 or not queue.items:
+        return None
+    if any(change.project != project for change in queue.items[-1].changes):
         return None
     if queue.failure_rate > options.batch_max_failure_rate:
         return None

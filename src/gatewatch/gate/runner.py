@@ -40,7 +40,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,7 +67,7 @@ from gatewatch.gate.jobs import (
 )
 
 DEFAULT_LOG_CAP_BYTES = 100 * 1024 * 1024
-__all__ = ["BuildContext", "BuildFinished", "JobRunner", "load_job_config"]
+__all__ = ["BuildContext", "BuildFinished", "JobRunner", "load_job_config", "load_job_file"]
 _CHUNK_BYTES = 64 * 1024
 _BUILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -95,11 +95,28 @@ def load_job_config(worktree: Path, *, name: str = DEFAULT_CONFIG_NAME) -> JobCo
         ) from None
     except OSError as exc:
         raise JobConfigError(f"cannot read the job definitions: {exc.strerror}", path=name) from None
+    return _parse_bytes(data, path=name)
+
+
+def load_job_file(path: Path) -> JobConfig:
+    """Read and parse a job definition file of the gate's own configuration (same schema)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JobConfigError(
+            f"cannot read the gate's job definitions: {exc.strerror}",
+            path=str(path),
+            hint="check the jobs path in the [gate.projects] table of the config file",
+        ) from None
+    return _parse_bytes(data, path=str(path))
+
+
+def _parse_bytes(data: bytes, *, path: str) -> JobConfig:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=name) from None
-    return parse_job_config(text, path=name)
+        raise JobConfigError(f"not UTF-8 at byte {exc.start}", path=path) from None
+    return parse_job_config(text, path=path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +145,7 @@ class _Build:
     worktree: Path
     context: BuildContext
     build_dir: Path
+    env: tuple[tuple[str, str], ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     outcome: BuildResult | None = None  # set by a timeout or a cancel
     reaped: bool = False
@@ -162,9 +180,19 @@ class JobRunner:
     # -- public API ---------------------------------------------------------------------------
 
     def start(
-        self, build_id: str, job: JobDefinition, worktree: Path, *, context: BuildContext | None = None
+        self,
+        build_id: str,
+        job: JobDefinition,
+        worktree: Path,
+        *,
+        context: BuildContext | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
-        """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free."""
+        """Queue ``job`` to run in ``worktree``; it starts as soon as a node is free.
+
+        ``env`` adds variables to the job's environment (the gate loop passes the other
+        repositories' speculative states); the runner's own ``GATEWATCH_*`` values win.
+        """
         if not _BUILD_ID.fullmatch(build_id):
             raise GateError(f"invalid build id {build_id!r}", hint="letters, digits, '.', '_' and '-'")
         if not Path(worktree).is_dir():
@@ -176,6 +204,7 @@ class JobRunner:
             worktree=Path(worktree),
             context=context or BuildContext(),
             build_dir=build_dir,
+            env=tuple((env or {}).items()),
         )
         with self._lock:
             if build_id in self._known:
@@ -387,6 +416,7 @@ class JobRunner:
         env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env.update(build.job.env)
+        env.update(build.env)
         seed = build.context.seed
         if seed is None:
             seed = zlib.crc32(build.build_id.encode())

@@ -9,15 +9,19 @@ the planner refuses a duplicate that slips past (two enqueues at the same time).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, GateState
+from gatewatch.config import GateProjectSettings
+from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, GateState, QueueDef
 from gatewatch.domain.triage import VerdictKind
 from gatewatch.errors import GateError
+from gatewatch.gate.jobs import JobConfig
 from gatewatch.gate.plan_json import state_from_json
+from gatewatch.gate.runner import load_job_file
 from gatewatch.services.triage import load_fingerprint_set, triage_builds
 from gatewatch.store import Store
 from gatewatch.store.gate import DEFAULT_GATE, GateChangeRecord, GateCommand
@@ -47,14 +51,36 @@ class GateView:
     changes: dict[str, GateChangeRecord]
 
 
-def gate_options(strategy: str) -> GateOptions:
-    """The planner options of a named strategy: ``zuul`` (Zuul's pipeline) or ``gatewatch``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateConfig:
+    """What the config file's ``[gate.projects]`` tables say: jobs by project, shared queues."""
+
+    project_jobs: tuple[tuple[str, JobConfig], ...] = ()
+    queues: tuple[QueueDef, ...] = ()
+
+
+def load_gate_config(projects: Sequence[GateProjectSettings]) -> GateConfig:
+    """Read every configured job file (JobConfigError names file and line) and group the
+    projects by queue name, in the order the config file lists them."""
+    jobs = tuple((p.project, load_job_file(p.jobs_file)) for p in projects if p.jobs_file is not None)
+    groups: dict[str, list[str]] = {}
+    for project in projects:
+        if project.queue:
+            groups.setdefault(project.queue, []).append(project.project)
+    queues = tuple(QueueDef(name=name, projects=tuple(members)) for name, members in groups.items())
+    return GateConfig(project_jobs=jobs, queues=queues)
+
+
+def gate_options(strategy: str, config: GateConfig | None = None) -> GateOptions:
+    """The planner options of a named strategy: ``zuul`` (Zuul's pipeline) or ``gatewatch``,
+    with the shared queues of ``config``."""
     try:
-        return STRATEGIES[strategy]
+        options = STRATEGIES[strategy]
     except KeyError:
         raise GateError(
             f"unknown gate strategy {strategy!r}", hint=f"use one of {', '.join(STRATEGIES)}"
         ) from None
+    return options if config is None else replace(options, queues=config.queues)
 
 
 def normalise_repo(repo: str) -> str:

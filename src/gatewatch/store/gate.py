@@ -12,6 +12,7 @@ was tested, never a rebuilt one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -127,6 +128,18 @@ class GateRepository:
             urgent=bool(row.urgent),
             enqueued_at=row.enqueued_at,
         )
+
+    def repos_of(self, projects: Sequence[str]) -> dict[str, str]:
+        """project -> the repository its most recently enqueued change came from (projects never
+        enqueued are left out)."""
+        if not projects:
+            return {}
+        rows = self._conn.execute(
+            select(t.gate_change.c.project, t.gate_change.c.repo)
+            .where(t.gate_change.c.project.in_(list(projects)))
+            .order_by(t.gate_change.c.enqueued_at, t.gate_change.c.change_id)
+        )
+        return {row.project: row.repo for row in rows}
 
     # -- inbox ----------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ a change that deletes the job definitions."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,6 +66,8 @@ def test_hanging_job_times_out_and_a_flood_of_output_is_capped(
     with _loop(store, tmp_path, kill_grace_s=0.2, log_cap_bytes=64 * 1024) as loop:
         loop.run_until_idle()
     assert _results(store) == {"HANG": ["FAILED"], "LOUD": ["MERGED"]}
+    records = [json.loads(p.read_text()) for p in (tmp_path / "gate" / "builds").glob("*/*/build.json")]
+    assert {r["result"] for r in records if r["ref"] == "refs/changes/HANG"} == {"TIMED_OUT"}
     logs = sorted((tmp_path / "gate" / "builds").glob("*/*/job-output.txt"), key=lambda p: p.stat().st_size)
     assert logs[-1].stat().st_size < 80 * 1024, "the output was capped"
     assert b"gigabytes of output" in logs[-1].read_bytes()
@@ -148,3 +151,22 @@ def test_crash_between_tests_passed_and_merged_never_merges_twice(
     assert [name for name, _ in landed_changes(project, 3)] == ["Initial import", "A", "B"]
     assert git("rev-list", "--first-parent", "--count", "main", cwd=project.bare) == "3"
     assert pushed in git("rev-list", "main", cwd=project.bare).split()
+
+
+@pytest.mark.parametrize("branch", ["no-such-branch", "-x"])
+def test_change_for_a_branch_that_does_not_exist_fails_instead_of_stopping_the_gate(
+    tmp_path: Path, store: Store, project: Upstream, branch: str
+) -> None:
+    add_change(project, "A")
+    add_change(project, "NOWHERE")
+    request = gate_service.EnqueueRequest(
+        repo=str(project.bare), ref="refs/changes/NOWHERE", change_id="NOWHERE", branch=branch
+    )
+    gate_service.enqueue(store, request)
+    _enqueue(store, project, "A")
+    with _loop(store, tmp_path) as loop:
+        loop.run_until_idle()
+    assert _results(store) == {"NOWHERE": ["FAILED"], "A": ["MERGED"]}
+    with store.unit_of_work(readonly=True) as uow:
+        conflicts = [body for _, kind, body in uow.gate.events(limit=1000) if kind == "MergeConflict"]
+    assert f"{branch!r} does not exist" in str(conflicts[0]["message"])

@@ -305,3 +305,28 @@ def test_no_batch_while_the_queue_fails_often() -> None:
     gate.release("X", fail=True)
     gate.enqueue("A", "B")
     assert gate.queue_ids() == ["A", "B"]
+
+
+INTEGRATED = (QueueDef(name="integrated", projects=("nova", "glance")),)
+
+
+def test_shared_queue_interleaves_projects_and_a_failure_resets_the_other_projects_items() -> None:
+    gate = GateHarness(options=GateOptions(queues=INTEGRATED))
+    gate.enqueue("N1", project="nova")
+    gate.enqueue("G1", project="glance")
+    gate.enqueue("N2", project="nova")
+    assert gate.stacks() == [["N1"], ["N1", "G1"], ["N1", "G1", "N2"]]
+    gate.release("N1", fail=True)
+    assert gate.stacks() == [["G1"], ["G1", "N2"]]
+    gate.release_all()
+    assert gate.merged == [("G1",), ("N2",)]
+    assert gate.result_of("N1") == [ReportResult.FAILED]
+
+
+def test_a_batch_holds_changes_of_one_project_only() -> None:
+    gate = GateHarness(options=GateOptions(queues=INTEGRATED, batch_max_size=4), auto_start=False)
+    gate.enqueue("N1", "N2", project="nova")
+    gate.enqueue("G1", project="glance")
+    gate.enqueue("G2", project="glance")
+    assert gate.queue_ids() == ["N1+N2", "G1+G2"]
+    assert gate.stacks() == [["N1", "N2"], ["N1", "N2", "G1", "G2"]]

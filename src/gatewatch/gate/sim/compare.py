@@ -110,9 +110,18 @@ def compare(
     )
 
 
-def render_comparison_table(comparison: Comparison, *, reference: str = "oracle") -> str:
-    """A plain-text table, one row per strategy; "vs oracle" is merged/h as a share of it."""
+def compute_share(comparison: Comparison, name: str, *, reference: str = "oracle") -> float | None:
+    """``name``'s merged/h as a share of ``reference``'s; None when the reference was not run
+    (or merged nothing), so no made-up number is shown."""
     ref = next((s for s in comparison.summaries if s.strategy == reference), None)
+    if ref is None or not ref.merged_per_h.mean or math.isnan(ref.merged_per_h.mean):
+        return None
+    return comparison.summary(name).merged_per_h.mean / ref.merged_per_h.mean
+
+
+def render_comparison_table(comparison: Comparison, *, reference: str = "oracle") -> str:
+    """A plain-text table, one row per strategy; "vs oracle" is merged/h as a share of it
+    ("n/a" when the reference strategy is not in the comparison)."""
     head = (
         f"{'strategy':<16} {'merged/h':>13} {'vs ' + reference:>10} {'p50 ttm h':>11} {'p95 ttm h':>11} "
         f"{'node-h/merge':>13} {'resets':>7} {'flaky':>6} {'bad':>6} {'wrong':>6} {'bisect':>6} "
@@ -125,12 +134,13 @@ def render_comparison_table(comparison: Comparison, *, reference: str = "oracle"
         "-" * len(head),
     ]
     for s in comparison.summaries:
-        share = s.merged_per_h.mean / ref.merged_per_h.mean if ref and ref.merged_per_h.mean else math.nan
+        share = compute_share(comparison, s.strategy, reference=reference)
+        shown = "n/a" if share is None else f"{share:.0%}"
         waste = " ".join(
             f"{e.mean:>{w}.2f}" for (_, e), w in zip(s.waste_per_merge, (7, 6, 6, 6, 6), strict=True)
         )
         lines.append(
-            f"{s.strategy:<16} {_pm(s.merged_per_h):>13} {share:>10.0%} {_pm(s.ttm_p50_h):>11} "
+            f"{s.strategy:<16} {_pm(s.merged_per_h):>13} {shown:>10} {_pm(s.ttm_p50_h):>11} "
             f"{_pm(s.ttm_p95_h):>11} {_pm(s.node_h_per_merge):>13} {waste} "
             f"{_pm(s.good_ejected, 1):>11} {s.bad_merged.mean:>10.2f}"
         )

@@ -4,7 +4,13 @@ import math
 
 import pytest
 
-from gatewatch.gate.sim.compare import compare, compute_estimate, compute_quantile, render_comparison_table
+from gatewatch.gate.sim.compare import (
+    compare,
+    compute_estimate,
+    compute_quantile,
+    compute_share,
+    render_comparison_table,
+)
 from gatewatch.gate.sim.world import preset
 
 
@@ -37,3 +43,14 @@ def test_table_has_one_row_per_strategy_and_the_oracle_share() -> None:
     assert rows[0].startswith("world github-typical: 2 seeds")
     assert [r.split()[0] for r in rows[3:]] == ["zuul", "oracle"]
     assert rows[-1].split()[2] == "100%"
+
+
+def test_share_of_the_oracle_is_not_available_without_the_oracle() -> None:
+    from dataclasses import replace
+
+    world = replace(preset("github-typical"), horizon_h=4.0)
+    comparison = compare(world, ["zuul"], 2)
+    assert compute_share(comparison, "zuul") is None
+    row = render_comparison_table(comparison).splitlines()[3]
+    assert row.split()[2] == "n/a"
+    assert "nan" not in row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -49,5 +50,19 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 
 def echo_json(data: Any) -> None:
-    """Print ``data`` as indented JSON (dates and paths as strings)."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    """Print ``data`` as indented JSON (dates and paths as strings; NaN and infinities as null).
+
+    Python's json writes NaN/Infinity, which strict parsers (jq, JavaScript's JSON.parse)
+    reject; a mean of nothing is "no value", so it becomes null.
+    """
+    click.echo(json.dumps(_finite(data), indent=2, sort_keys=True, default=str, allow_nan=False))
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data

@@ -210,7 +210,10 @@ def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
     )
     console.print(f"  failures first {h.first_failure_at} last {h.last_failure_at}")
     step = h.duration_step
-    stepped = f"; duration step {step.before_s:.3g} -> {step.after_s:.3g} s" if step else ""
+    stepped = ""
+    if step:
+        p_value = f", p={step.p_value:.1e}" if step.p_value is not None else ""
+        stepped = f"; duration step {step.before_s:.3g} -> {step.after_s:.3g} s at run {step.index}{p_value}"
     console.print(f"  duration p50 {_seconds(h.duration_p50_s)}, p95 {_seconds(h.duration_p95_s)}{stepped}")
     _print_evidence(console, h.evidence)
     if not report.by_job and h.regressions:

@@ -153,13 +153,15 @@ class DailyJobRollup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DurationStep:
-    """A step up (or down) in a duration series: medians before/after ``index``."""
+    """A step up (or down) in a duration series: medians before/after ``index``, the first
+    run after the step as the perf change-point detector places it, with its p-value."""
 
     index: int
     before_s: float
     after_s: float
     ratio: float
     score: float
+    p_value: float | None = None  # from the perf change-point detector that confirmed it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

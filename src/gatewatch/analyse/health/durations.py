@@ -1,13 +1,18 @@
-"""Duration trends: a simple, robust step detector for test durations.
+"""Duration trends: a fast screen over every test, confirmed by the perf change-point detector.
 
-This is a stop-gap on purpose: the change-point detector of ``analyse/perf`` (issue #5)
-is being written at the same time; when it lands the lead can swap it in behind the same
-interface, ``detect_duration_step(durations, options=...) -> DurationStep | None``.
-It is written here rather than taken from a library because what it needs is ten lines of
-numpy (sliding medians), deterministic and seed-free, whereas change-point libraries
-(ruptures, Otava) pull in heavier dependencies or random permutations.
+Two stages, so that health stays fast over thousands of tests and a reported step carries
+the same evidence as a performance regression:
 
-Method: at each split point i, compare the median of the ``window`` durations after i with
+1. **Screen** (all series at once, numpy): sliding medians, below. Cheap, and it rejects
+   almost every series.
+2. **Confirm** (only the screened candidates): ``analyse.perf``'s calibrated change-point
+   detector (issue #5: outlier cleaning, CUSUM segmentation, a rank test with
+   autocorrelation correction) must find a slow-down there (a ``regression`` for a
+   lower-is-better metric; ``improvement`` for ``direction="down"``) with
+   p <= ``max_p_value`` and a change >= ``min_ratio``. The step is placed where that
+   detector puts it and carries its p-value.
+
+Screen: at each split point i, compare the median of the ``window`` durations after i with
 the median of the ``window`` before. The noise scale is the pooled median absolute
 deviation (MAD, x1.4826 to estimate a standard deviation) of both windows around their own
 medians, floored at ``min_relative_noise`` of the earlier median so a perfectly constant
@@ -25,7 +30,9 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from gatewatch.analyse.perf.detect import DetectorOptions, compute_change_points
 from gatewatch.domain.health import DurationStep
+from gatewatch.domain.perf import ChangeKind, ChangePoint
 
 MAD_TO_SIGMA = 1.4826
 
@@ -39,6 +46,7 @@ class DurationStepOptions:
     min_ratio: float = 1.2
     min_relative_noise: float = 0.02
     direction: str = "up"
+    max_p_value: float = 0.001
 
 
 def _scores(x: np.ndarray, options: DurationStepOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,8 +99,41 @@ def detect_duration_steps(
     for indices in by_length.values():
         before, after, score = _scores(np.stack([clean[i] for i in indices]), options)
         for row, i in enumerate(indices):
-            out[i] = _best(before[row], after[row], score[row], options)
+            candidate = _best(before[row], after[row], score[row], options)
+            out[i] = None if candidate is None else _confirm(clean[i], candidate, options)
     return out
+
+
+def _confirm(x: np.ndarray, candidate: DurationStep, options: DurationStepOptions) -> DurationStep | None:
+    """The screened step as the perf detector sees it, or None when it does not confirm it."""
+    detector = DetectorOptions(min_segment=max(3, options.window // 2), max_p_value=options.max_p_value)
+    wanted = {"up": {ChangeKind.REGRESSION}, "down": {ChangeKind.IMPROVEMENT}}.get(
+        options.direction, {ChangeKind.REGRESSION, ChangeKind.IMPROVEMENT}
+    )
+    points = [
+        p
+        for p in compute_change_points(x.tolist(), options=detector).change_points
+        if p.kind in wanted and p.p_value <= options.max_p_value and _change(p) >= options.min_ratio
+    ]
+    if not points:
+        return None
+    point = min(points, key=lambda p: (abs(p.index - candidate.index), p.p_value))
+    return DurationStep(
+        index=point.index,
+        before_s=candidate.before_s,
+        after_s=candidate.after_s,
+        ratio=candidate.ratio,
+        score=candidate.score,
+        p_value=point.p_value,
+    )
+
+
+def _change(point: ChangePoint) -> float:
+    """The size of a change as a ratio >= 1 (1.2: 20 % slower or faster)."""
+    if point.mean_before <= 0 or point.mean_after <= 0:
+        return float("inf")
+    ratio = point.mean_after / point.mean_before
+    return max(ratio, 1.0 / ratio)
 
 
 def detect_duration_step(

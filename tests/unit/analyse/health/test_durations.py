@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gatewatch.analyse.health.durations import DurationStepOptions, detect_duration_step
+from gatewatch.analyse.health.durations import DurationStepOptions, _best, _scores, detect_duration_step
 
 
 def _noisy(levels: list[tuple[float, int]], *, noise: float, seed: int) -> list[float]:
@@ -64,3 +64,21 @@ def test_scaling_the_series_does_not_move_the_step() -> None:
     assert b is not None
     assert a.index == b.index
     assert a.ratio == pytest.approx(b.ratio)
+
+
+def test_a_reported_step_carries_the_perf_detectors_p_value() -> None:
+    step = detect_duration_step(_noisy([(10.0, 40), (13.0, 40)], noise=0.03, seed=1))
+    assert step is not None
+    assert step.p_value is not None
+    assert 0.0 <= step.p_value <= DurationStepOptions().max_p_value
+
+
+def test_a_screened_drift_the_perf_detector_rejects_is_not_a_step() -> None:
+    # a random walk (seed 254): the sliding-median screen sees a step, the change-point
+    # detector (autocorrelation-corrected) finds none that is significant
+    rng = np.random.default_rng(254)
+    walk = np.abs(10 + np.cumsum(rng.normal(0, 0.3, 60))) + 1
+    options = DurationStepOptions()
+    before, after, score = _scores(walk[None, :], options)
+    assert _best(before[0], after[0], score[0], options) is not None
+    assert detect_duration_step(walk.tolist()) is None

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from gatewatch.domain.builds import BuildResult
 from gatewatch.domain.results import Outcome, TestResult
 from gatewatch.store import Store
+from gatewatch.store import runs as runs_module
 from gatewatch.store import schema as t
 from gatewatch.store.health_queries import HealthQuery
 from support.stores import T0, make_build, make_run
@@ -150,3 +151,28 @@ def test_reingested_untimed_run_and_refreshed_builds_stay_exact(store: Store) ->
     with store.unit_of_work(readonly=True) as uow:
         untimed_rows = uow.health.test_rollups(HealthQuery(job=""), [uow.health.test_pk("t.0") or 0])
     assert [(r.day, r.failures, r.passes) for r in untimed_rows] == [(None, 1, 0)]
+
+
+def test_a_run_saved_in_steps_stores_its_results_in_order_and_exact_rollups(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run larger than the save step (here 4 results) goes in step by step; a test's retry far
+    down the stream lands in another insert step but the same rollup part, so its run counts once."""
+    monkeypatch.setattr(runs_module, "SAVE_CHUNK", 4)
+    first = _results("pfpsPfpppF")  # 12 results: two tests with a passing retry
+    late_retries = tuple(
+        replace(r, attempt=3, outcome=Outcome.FAIL, started_at=r.started_at + timedelta(hours=30))
+        for r in first[:3]
+        if r.started_at is not None
+    )  # retries of t.0-t.2 on the next UTC day, at the end of the stream
+    run = make_run("stepped", results=first + late_retries, started_at=T0)
+    build = make_build("b-steps", start_time=T0, end_time=T0 + timedelta(hours=1))
+    with store.unit_of_work() as uow:
+        pk = uow.runs.save(run, build_pk=uow.builds.save(build))
+    with store.unit_of_work(readonly=True) as uow:
+        assert uow.runs.get(pk) == run
+    incremental = _snapshot(store)
+    assert incremental == _rebuilt(store)
+    with store.unit_of_work(readonly=True) as uow:
+        rows = uow.health.test_rollups(HealthQuery(), [uow.health.test_pk("t.0") or 0])
+    assert [(r.runs, r.passes, r.failures, r.mixed_runs) for r in rows] == [(1, 1, 1, 1)]

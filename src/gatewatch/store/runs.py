@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,9 @@ from gatewatch.store.health import HealthRepository
 from gatewatch.store.health_rows import StoredKey
 
 IN_CHUNK = 900  # under SQLite's historical 999 bound-parameter limit
+SAVE_CHUNK = 50_000
+"""Results inserted, and folded into the health rollups, per step: saving a run of a million
+tests holds the rows of one step at a time, not of the whole run."""
 KEYS_PER_QUERY = 50_000
 TEST_COLUMNS = ("test_key", "test_id", "suite", "classname", "name")  # unique key first (lock order)
 
@@ -80,6 +83,26 @@ def clean_results(results: Sequence[TestResult]) -> Sequence[TestResult]:
                 )
             )
     return cleaned
+
+
+def partition_by_test(
+    results: Sequence[TestResult], test_pks: Sequence[int], size: int
+) -> Iterator[tuple[Sequence[TestResult], Sequence[int]]]:
+    """``(results, test_pks)`` in parts of about ``size``, every attempt of a test in the same part.
+
+    A run's rollups are per test (each test's attempts form its run), so folding the parts one
+    after another gives exactly the rollups of the whole run. Within a part, stream order is kept.
+    """
+    if len(results) <= size:
+        yield results, test_pks
+        return
+    parts = -(-len(results) // size)
+    buckets: list[list[int]] = [[] for _ in range(parts)]
+    for index, pk in enumerate(test_pks):
+        buckets[pk % parts].append(index)
+    for bucket in buckets:
+        if bucket:
+            yield [results[i] for i in bucket], [test_pks[i] for i in bucket]
 
 
 def resolve_tests(conn: Connection, results: Sequence[TestResult], keys: Sequence[str]) -> dict[str, _Test]:
@@ -215,22 +238,39 @@ class RunRepository:
             dirty |= self._delete_hash(run.content_hash)
             run_pk = int(self._conn.execute(insert(t.run).values(values).returning(t.run.c.id)).scalar_one())
         if run.results:
-            results = clean_results(run.results)
-            keys = [test_key(r.test_id) for r in results]
-            tests = resolve_tests(self._conn, results, keys)
-            rows = _result_rows(results, keys, run_pk=run_pk, tests=tests, fallback=fallback)
-            executemany_fast(self._conn, t.test_result, RESULT_COLUMNS, rows)
-            test_pks = [tests[key][1] for key in keys]
-            health.add_run(
-                run_pk=run_pk,
-                build_pk=build_pk,
-                results=results,
-                test_pks=test_pks,
-                fallback=fallback,
-                skip=dirty,
-            )
+            results, test_pks = self._save_results(run.results, run_pk=run_pk, fallback=fallback)
+            for part, part_pks in partition_by_test(results, test_pks, SAVE_CHUNK):
+                health.add_run(
+                    run_pk=run_pk,
+                    build_pk=build_pk,
+                    results=part,
+                    test_pks=part_pks,
+                    fallback=fallback,
+                    skip=dirty,
+                )
         health.rebuild_keys(dirty)  # the keys the replaced run counted in, from the rows stored now
         return run_pk
+
+    def _save_results(
+        self, results: Sequence[TestResult], *, run_pk: int, fallback: datetime | None
+    ) -> tuple[Sequence[TestResult], list[int]]:
+        """Insert the results in stream order, ``SAVE_CHUNK`` at a time; (cleaned results, test pks)."""
+        if len(results) <= SAVE_CHUNK:
+            steps: Iterable[Sequence[TestResult]] = (results,)
+        else:
+            steps = chunks(results, SAVE_CHUNK)
+        cleaned: list[TestResult] = []
+        test_pks: list[int] = []
+        for raw in steps:
+            step = clean_results(raw)
+            keys = [test_key(r.test_id) for r in step]
+            tests = resolve_tests(self._conn, step, keys)
+            rows = _result_rows(step, keys, run_pk=run_pk, tests=tests, fallback=fallback)
+            executemany_fast(self._conn, t.test_result, RESULT_COLUMNS, rows)
+            del rows
+            test_pks.extend(tests[key][1] for key in keys)
+            cleaned.extend(step)
+        return cleaned, test_pks
 
     def _delete_hash(self, content_hash: str) -> frozenset[StoredKey]:
         """Delete the runs with ``content_hash``; returns the health rollup keys they counted in."""

@@ -289,3 +289,55 @@ def test_failing_case_keeps_bounded_system_output() -> None:
     assert "test test_failure ... FAILED" in props["system-out"]
     passing = next(r for r in run.results if r.outcome is P)
     assert "system-out" not in dict(passing.properties)
+
+
+def test_streamed_structure_suite_paths_counts_properties_and_start_times() -> None:
+    data = (
+        b'<testsuites name="all" timestamp="2026-10-01T10:00:00">'
+        b'<properties><property name="a" value="1"/></properties>'
+        b'<testsuite name="s1" tests="2" failures="0" timestamp="2026-10-01T09:00:00">'
+        b'<properties><property name="b" value="2"/></properties>'
+        b'<testcase classname="c" name="t1" time="2"/>'
+        b'<testsuite name="inner" tests="1"><testcase classname="c" name="t2"><failure>x</failure></testcase>'
+        b"</testsuite></testsuite></testsuites>"
+    )
+    run = parse_junit(data, source="s.xml")
+    assert [(r.test_id, r.suite, r.outcome) for r in run.results] == [
+        ("c.t1", "s1", P),
+        ("c.t2", f"s1{SUITE_SEPARATOR}inner", F),
+    ]
+    assert run.properties == (("a", "1"), ("b", "2"))
+    assert run.started_at is not None
+    assert run.started_at.hour == 9
+    assert run.name == "all"
+    # s1 declares failures=0 but holds the failing testcase of its nested suite
+    assert [w for w in run.warnings if "'s1'" in w] == [
+        "suite 's1' (line 1) declares failures=0 but holds 1; the testcases found are used"
+    ]
+
+
+def test_testcases_outside_suites_are_not_read_and_a_lone_testcase_root_is() -> None:
+    hidden = (
+        b'<testsuite name="r"><properties><testcase name="in-properties"/></properties>'
+        b'<testcase name="t"><testcase name="in-testcase"/></testcase>'
+        b'<foo><testsuite name="x"><testcase name="in-foo"/></testsuite></foo></testsuite>'
+    )
+    assert [r.test_id for r in parse_junit(hidden, source="h.xml").results] == ["t"]
+    lone = (
+        b'<testcase classname="c" name="solo" time="2"><properties><property name="p" value="v"/>'
+        b"</properties><failure>boom\nline2</failure></testcase>"
+    )
+    run = parse_junit(lone, source="l.xml")
+    ((result),) = run.results
+    assert (result.test_id, result.outcome, result.message) == ("c.solo", F, "boom")
+    assert run.properties == (("p", "v"),)
+
+
+def test_a_nanosecond_time_anywhere_converts_every_whole_number_time() -> None:
+    data = (
+        b'<testsuite name="r" time="9000000000"><testcase name="a" time="2000000000"/>'
+        b'<testcase name="b" time="1.5"/><testcase name="c" time="3"/></testsuite>'
+    )
+    run = parse_junit(data, source="n.xml")
+    assert [r.duration_s for r in run.results] == [2.0, 1.5, 3e-9]
+    assert run.warnings[0].startswith("whole-number times >= 1e6 found")

@@ -16,6 +16,7 @@ from gatewatch.cli.progress import progress_bar
 from gatewatch.cli.triage_tools import fingerprints, query
 from gatewatch.domain.builds import Build
 from gatewatch.domain.triage import Match, Verdict, VerdictKind
+from gatewatch.services.failed_tests import FailedTest
 from gatewatch.services.triage import (
     FingerprintSet,
     TriageSummary,
@@ -299,6 +300,23 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
     _print_uncategorized(stats, unknown)
 
 
+def _failed_test_dict(test: FailedTest) -> dict[str, object]:
+    h = test.health
+    return {
+        "test_id": test.result.test_id,
+        "outcome": test.result.outcome.value,
+        "attempt": test.result.attempt,
+        "message": test.result.message,
+        "kind": test.note.kind.value,
+        "note": test.note.text,
+        "status": h.status.value if h else None,
+        "failure_probability": h.failure_probability if h else None,
+        "failure_interval": list(h.failure_interval) if h else None,
+        "runs": h.runs if h else 0,
+        "failures": h.failures if h else 0,
+    }
+
+
 def _print_explanation(found: Explanation) -> None:
     console = Console()
     v = found.verdict
@@ -321,6 +339,21 @@ def _print_explanation(found: Explanation) -> None:
         console.print(
             f"  {escape(m.bug_id)}  {escape(where)}  {escape(m.text)}", highlight=False, soft_wrap=True
         )
+    failed = found.failed
+    if failed.total:
+        shown = (
+            f"{len(failed.tests)} of {failed.total}"
+            if len(failed.tests) < failed.total
+            else f"{failed.total}"
+        )
+        console.print(f"\nfailed tests ({shown}):", highlight=False)
+        for test in failed.tests:
+            console.print(
+                f"  {escape(test.result.test_id)}  {escape(f'[{test.note.kind.value}]')}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            console.print(f"      {escape(test.note.text)}", highlight=False, soft_wrap=True)
     console.print(f"\n{escape(found.comment)}", highlight=False, soft_wrap=True)
 
 
@@ -345,6 +378,9 @@ def explain(app: AppContext, build: str, days: int, as_json: bool) -> None:
                 **verdict_dict(found.verdict),
                 "matches": [match_dict(m) for m in found.matches],
                 "comment": found.comment,
+                "failed_tests_total": found.failed.total,
+                "failed_tests": [_failed_test_dict(t) for t in found.failed.tests],
+                "failed_tests_advice": found.failed.advice,
             }
         )
         return

@@ -19,6 +19,7 @@ from gatewatch.domain.triage import BuildFacts, Fingerprint, Match, Verdict, Ver
 from gatewatch.errors import NotFoundError
 from gatewatch.query.compile import compile_query
 from gatewatch.query.filters import build_filter
+from gatewatch.services.failed_tests import FailedTests, load_failed_tests
 from gatewatch.services.triage import ScanTask, scan_task
 from gatewatch.store import Store
 
@@ -89,6 +90,7 @@ class Explanation:
     verdict: Verdict
     matches: tuple[Match, ...]
     comment: str
+    failed: FailedTests
 
 
 def find_build(store: Store, ref: str) -> Build:
@@ -103,7 +105,8 @@ def find_build(store: Store, ref: str) -> Build:
 
 
 def explain_build(store: Store, ref: str, *, days: int = 10) -> Explanation:
-    """The stored verdict of one build, its matches, and the comment a change would get."""
+    """The stored verdict of one build, its matches, the comment a change would get, and its
+    failed tests with what their history in the job says (over the health window)."""
     build = find_build(store, ref)
     with store.unit_of_work(readonly=True) as uow:
         verdict = uow.triage.verdict(build.uuid)
@@ -115,8 +118,13 @@ def explain_build(store: Store, ref: str, *, days: int = 10) -> Explanation:
             )
         verdict = Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
     stats = load_triage_stats(store, days=days).stats
+    failed = load_failed_tests(store, build)
     return Explanation(
-        build=build, verdict=verdict, matches=matches, comment=render_change_comment([verdict], stats)
+        build=build,
+        verdict=verdict,
+        matches=matches,
+        comment=render_change_comment([verdict], stats, {build.uuid: failed.advice}),
+        failed=failed,
     )
 
 

@@ -235,3 +235,40 @@ def test_the_narrow_raw_read_equals_the_joined_one(demo: Demo, selection: Select
         assert reference
         assert compute_test_health(fast[job]) == reference
         assert compute_test_health(single[job]) == reference
+
+
+def _explain(home: Path, build: str) -> dict[str, Any]:
+    result = CliRunner().invoke(
+        cli, ["--home", str(home), "explain", build, "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.output)
+    return data
+
+
+def test_explain_tells_the_change_owner_what_each_failed_test_history_says(demo: Demo) -> None:
+    """`explain` on planted failures: the regression's first build is told to look at its change,
+    its second that the breakage began before it; a planted flaky test's failure that a recheck
+    will likely pass; the always-failing non-voting job that it is broken for everyone."""
+    _, truth, home = demo
+    reg = truth.regression
+    first, second = (_explain(home, uuid) for uuid in reg.builds[:2])
+    for report in (first, second):
+        assert [t["test_id"] for t in report["failed_tests"]] == [reg.test_id]
+    assert first["failed_tests"][0]["kind"] == "started"
+    assert "look at this change first" in first["comment"]
+    assert second["failed_tests"][0]["kind"] == "repeated"
+    flaky = next(f for f in truth.flaky_tests if f.failed_builds and f.rate >= 0.01)
+    report = _explain(home, flaky.failed_builds[-1])
+    kinds = {t["test_id"]: t["kind"] for t in report["failed_tests"]}
+    assert kinds[flaky.test_id] == "flaky"
+    if set(kinds.values()) == {"flaky"}:
+        assert "a recheck will likely pass" in report["comment"]
+    broken_job, builds = next(iter(truth.broken_jobs.items()))
+    report = _explain(home, builds[-1])
+    assert report["failed_tests_total"] >= 1
+    assert {t["kind"] for t in report["failed_tests"]} == {"broken"}, broken_job
+    assert "not caused by this change" in report["comment"]
+    text = CliRunner().invoke(cli, ["--home", str(home), "explain", reg.builds[0]], catch_exceptions=False)
+    assert "failed tests (1):" in text.output
+    assert "[started]" in text.output

@@ -9,7 +9,7 @@ Pure: verdicts and statistics in, text out; the caller posts it. Examples:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gatewatch.analyse.triage.stats import FingerprintStats, TriageStats, race_for
 from gatewatch.domain.triage import Match, Verdict, VerdictKind
@@ -51,8 +51,9 @@ def _lines(evidence: Sequence[Match]) -> str:
     return "; ".join(parts)
 
 
-def render_verdict_line(verdict: Verdict, stats: TriageStats | None = None) -> str:
-    """One sentence for one build."""
+def render_verdict_line(verdict: Verdict, stats: TriageStats | None = None, tests: str = "") -> str:
+    """One sentence for one build; ``tests`` is what the failed tests' history says (health), used
+    for an unknown failure instead of the plain "Please look before rechecking"."""
     name = _name(verdict)
     if verdict.kind is VerdictKind.NOT_FAILED:
         return f"Build {name} did not fail."
@@ -72,11 +73,14 @@ def render_verdict_line(verdict: Verdict, stats: TriageStats | None = None) -> s
     if verdict.uncounted_bug_ids:
         ids = ", ".join(verdict.uncounted_bug_ids)
         text += f" (it matches known bug {ids}, which does not count non-voting jobs)"
-    return text + ". Please look before rechecking."
+    return text + (f"; {tests}." if tests else ". Please look before rechecking.")
 
 
-def render_change_comment(verdicts: Sequence[Verdict], stats: TriageStats | None = None) -> str:
-    """The whole comment: one line per failed build, most actionable (unknown) first."""
+def render_change_comment(
+    verdicts: Sequence[Verdict], stats: TriageStats | None = None, tests: Mapping[str, str] | None = None
+) -> str:
+    """The whole comment: one line per failed build, most actionable (unknown) first; ``tests``
+    maps a build uuid to what its failed tests' history says (see ``render_verdict_line``)."""
     order = {
         VerdictKind.UNKNOWN: 0,
         VerdictKind.KNOWN_BUG: 1,
@@ -86,4 +90,5 @@ def render_change_comment(verdicts: Sequence[Verdict], stats: TriageStats | None
     if not failed:
         return "All builds passed."
     ordered = sorted(failed, key=lambda v: (order[v.kind], v.job_name, v.build_uuid))
-    return "\n".join(render_verdict_line(v, stats) for v in ordered)
+    notes = tests or {}
+    return "\n".join(render_verdict_line(v, stats, notes.get(v.build_uuid, "")) for v in ordered)

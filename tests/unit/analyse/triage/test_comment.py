@@ -59,3 +59,15 @@ def test_unknown_and_infra_lines_and_ordering() -> None:
     assert "known bug 99, which does not count non-voting jobs" in first
     assert second.startswith("Build grenade (fff) failed: infrastructure problem (infra-dns)")
     assert render_change_comment([ok]) == "All builds passed."
+
+
+def test_an_unknown_failure_ends_with_what_its_failed_tests_say() -> None:
+    unknown = Verdict(build_uuid="abcdef123", job_name="nova-tox", kind=VerdictKind.UNKNOWN)
+    infra = Verdict(build_uuid="fff", job_name="grenade", kind=VerdictKind.INFRA, infra_ids=("infra-dns",))
+    advice = "all 2 failed test(s) are known flaky in this job: a recheck will likely pass"
+    first, second = render_change_comment(
+        [unknown, infra], tests={"abcdef123": advice, "fff": "x"}
+    ).splitlines()
+    assert first == f"Build nova-tox (abcdef1) failed: unknown failure, see its logs; {advice}."
+    assert second.endswith("Not caused by this change; recheck is safe.")  # a verdict already says it all
+    assert render_change_comment([unknown], tests={}).endswith("Please look before rechecking.")

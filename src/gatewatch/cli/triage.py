@@ -10,13 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gatewatch.analyse.health.failure_note import is_explained_by_history, render_kind_counts
 from gatewatch.analyse.triage.stats import FingerprintStats, Rate, TriageStats, rank_by_impact
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
 from gatewatch.cli.triage_tools import fingerprints, query
 from gatewatch.domain.builds import Build
 from gatewatch.domain.triage import Match, Verdict, VerdictKind
-from gatewatch.services.failed_tests import FailedTest
+from gatewatch.services.failed_tests import FailedTest, FailedTests, load_failed_tests_of
 from gatewatch.services.triage import (
     FingerprintSet,
     TriageSummary,
@@ -235,19 +236,28 @@ def bugs(app: AppContext, days: int, as_json: bool) -> None:
         console.print(line, highlight=False)
 
 
-def _print_uncategorized(stats: TriageStats, unknown: list[Build]) -> None:
+def _tests_say(failed: FailedTests) -> str:
+    return render_kind_counts([t.note for t in failed.tests], failed.total)
+
+
+def _explained(failed: FailedTests) -> bool:
+    return is_explained_by_history([t.note for t in failed.tests], failed.total)
+
+
+def _print_uncategorized(stats: TriageStats, unknown: list[Build], tests: dict[str, FailedTests]) -> None:
     console = Console()
     jobs = Table("job", "failed", "classified", "rate")
     for job, rate in sorted(stats.classified_per_job, key=lambda jr: (jr[1].fraction, jr[0])):
         jobs.add_row(escape(job), str(rate.total), str(rate.hits), _pct(rate.fraction))
     console.print(jobs)
-    builds_table = Table("build", "job", "result", "ended", "logs")
+    builds_table = Table("build", "job", "result", "ended", "failed tests say", "logs")
     for b in unknown:
         builds_table.add_row(
             b.uuid[:12],
             escape(b.job_name),
             str(b.result),
             f"{b.end_time:%Y-%m-%d %H:%M}" if b.end_time else "",
+            escape(_tests_say(tests[b.uuid])),
             escape(b.log_url),
         )
     console.print(builds_table)
@@ -255,6 +265,13 @@ def _print_uncategorized(stats: TriageStats, unknown: list[Build]) -> None:
         f"{len(stats.unclassified_builds)} unclassified of {stats.classified.total} failed builds",
         highlight=False,
     )
+    explained = sum(1 for b in unknown if _explained(tests[b.uuid]))
+    if explained:
+        console.print(
+            f"{explained} of the {len(unknown)} listed failed only tests that are flaky, broken or regressed "
+            "before them (test health); `gatewatch explain BUILD` says which",
+            highlight=False,
+        )
 
 
 @click.command("uncategorized")
@@ -275,6 +292,7 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
     stats = report.stats
     with app.store.unit_of_work(readonly=True) as uow:
         unknown = uow.triage.builds(list(stats.unclassified_builds[:limit]))
+    tests = load_failed_tests_of(app.store, unknown)
     per_job = [{"job_name": job, "classified": rate_dict(rate)} for job, rate in stats.classified_per_job]
     listed = [
         {
@@ -283,6 +301,10 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
             "result": str(b.result),
             "end_time": b.end_time,
             "log_url": b.log_url,
+            "failed_tests_total": tests[b.uuid].total,
+            "failed_tests_say": _tests_say(tests[b.uuid]),
+            "explained_by_test_health": _explained(tests[b.uuid]),
+            "failed_tests_advice": tests[b.uuid].advice,
         }
         for b in unknown
     ]
@@ -297,7 +319,7 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
             }
         )
         return
-    _print_uncategorized(stats, unknown)
+    _print_uncategorized(stats, unknown, tests)
 
 
 def _failed_test_dict(test: FailedTest) -> dict[str, object]:

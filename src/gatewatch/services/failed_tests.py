@@ -8,7 +8,8 @@ job over the health window (two queries for all of them), and a note per test
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from gatewatch.analyse.health import compute_test_health
 from gatewatch.analyse.health.failure_note import FailureNote, explain_test_failure, summarize_failure_notes
@@ -51,31 +52,49 @@ def load_failed_tests(
     store: Store, build: Build, *, days: int = DEFAULT_DAYS, limit: int = MAX_FAILED_TESTS
 ) -> FailedTests:
     """The failed tests of ``build`` (the first ``limit``) with their health in its job and a note each."""
+    return load_failed_tests_of(store, [build], days=days, limit=limit)[build.uuid]
+
+
+def load_failed_tests_of(
+    store: Store, builds: Sequence[Build], *, days: int = DEFAULT_DAYS, limit: int = MAX_FAILED_TESTS
+) -> dict[str, FailedTests]:
+    """``load_failed_tests`` for several builds: one health read per job for all their failed tests."""
+    failed: dict[str, list[TestResult]] = {}
     with store.unit_of_work(readonly=True) as uow:
-        runs = [run.results for run in uow.runs.get_for_build(build.uuid)]
-    failed = final_failures(runs)
-    shown = failed[:limit]
-    healths: dict[str, TestHealth] = {}
-    if shown:
-        query = resolve_query(store, Selection(days=days, job=build.job_name))
+        for build in builds:
+            failed[build.uuid] = final_failures([run.results for run in uow.runs.get_for_build(build.uuid)])
+    wanted: dict[str, set[str]] = {}
+    for build in builds:
+        wanted.setdefault(build.job_name, set()).update(r.test_id for r in failed[build.uuid][:limit])
+    healths: dict[tuple[str, str], TestHealth] = {}
+    if any(wanted.values()):
+        query = resolve_query(store, Selection(days=days))
         with store.unit_of_work(readonly=True) as uow:
-            pks = [pk for r in shown if (pk := uow.health.test_pk(r.test_id)) is not None]
-            columns = uow.health.candidate_columns(query, {build.job_name: sorted(set(pks))})
-        for cols in columns.values():
-            healths.update((h.test_id, h) for h in compute_test_health(cols))
-    tests = tuple(
-        FailedTest(
-            result=r,
-            health=healths.get(r.test_id),
-            note=explain_test_failure(
-                healths.get(r.test_id),
-                job_name=build.job_name,
-                build_uuid=build.uuid,
-                start=build.start_time,
-                end=build.end_time,
-            ),
+            for job, test_ids in wanted.items():
+                pks = sorted({pk for tid in test_ids if (pk := uow.health.test_pk(tid)) is not None})
+                if not pks:
+                    continue
+                columns = uow.health.candidate_columns(replace(query, job=job), {job: pks})
+                for cols in columns.values():
+                    healths.update(((job, h.test_id), h) for h in compute_test_health(cols))
+    out: dict[str, FailedTests] = {}
+    for build in builds:
+        tests = tuple(
+            FailedTest(
+                result=r,
+                health=healths.get((build.job_name, r.test_id)),
+                note=explain_test_failure(
+                    healths.get((build.job_name, r.test_id)),
+                    job_name=build.job_name,
+                    build_uuid=build.uuid,
+                    start=build.start_time,
+                    end=build.end_time,
+                ),
+            )
+            for r in failed[build.uuid][:limit]
         )
-        for r in shown
-    )
-    advice = summarize_failure_notes([t.note for t in tests], len(failed))
-    return FailedTests(tests=tests, total=len(failed), advice=advice)
+        total = len(failed[build.uuid])
+        out[build.uuid] = FailedTests(
+            tests=tests, total=total, advice=summarize_failure_notes([t.note for t in tests], total)
+        )
+    return out

@@ -272,3 +272,20 @@ def test_explain_tells_the_change_owner_what_each_failed_test_history_says(demo:
     text = CliRunner().invoke(cli, ["--home", str(home), "explain", reg.builds[0]], catch_exceptions=False)
     assert "failed tests (1):" in text.output
     assert "[started]" in text.output
+
+
+def test_uncategorized_says_which_failures_test_health_explains(demo: Demo) -> None:
+    _, truth, home = demo
+    result = CliRunner().invoke(
+        cli, ["--home", str(home), "uncategorized", "--days", "30", "--limit", "500", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    builds = {b["build_uuid"]: b for b in json.loads(result.output)["builds"]}
+    broken = [builds[u] for u in next(iter(truth.broken_jobs.values())) if u in builds]
+    assert broken, "the always-failing job's builds are uncategorized"
+    for build in broken:
+        assert build["failed_tests_say"].endswith("broken")
+        assert build["explained_by_test_health"] is True
+    first = builds[truth.regression.builds[0]]
+    assert first["failed_tests_say"] == "1 started"
+    assert first["explained_by_test_health"] is False

@@ -165,3 +165,19 @@ def summarize_failure_notes(notes: list[FailureNote], total: int) -> str:
     if len(notes) == total and kinds <= _NOT_THIS_CHANGE:
         return f"all {total} failed test(s) are flaky, broken or regressed before this build: not caused by this change"
     return f"{total} failed test(s), none proven flaky or broken before: see each note"
+
+
+def is_explained_by_history(notes: list[FailureNote], total: int) -> bool:
+    """Every failed test of the build is flaky, broken or in an earlier regression (none is new)."""
+    return total > 0 and len(notes) == total and all(n.kind in _NOT_THIS_CHANGE for n in notes)
+
+
+def render_kind_counts(notes: list[FailureNote], total: int) -> str:
+    """The notes' kinds, counted, in ``FailureKind`` order ("2 flaky, 1 new"; "no failed test")."""
+    if total == 0:
+        return "no failed test"
+    counts = {kind: sum(1 for n in notes if n.kind == kind) for kind in FailureKind}
+    parts = [f"{count} {kind.value}" for kind, count in counts.items() if count]
+    if total > len(notes):
+        parts.append(f"{total - len(notes)} more")
+    return ", ".join(parts)

@@ -11,6 +11,8 @@ from gatewatch.analyse.health.failure_note import (
     FailureKind,
     FailureNote,
     explain_test_failure,
+    is_explained_by_history,
+    render_kind_counts,
     summarize_failure_notes,
 )
 from gatewatch.domain.health import FlakyEvidence, HealthStatus, RegressionWindow, TestHealth
@@ -186,3 +188,14 @@ def _n(kind: FailureKind) -> FailureNote:
 def test_the_build_advice_follows_the_notes(kinds: list[FailureKind], total: int, advice: str) -> None:
     text = summarize_failure_notes([_n(k) for k in kinds], total)
     assert text.startswith(advice) if advice else text == ""
+
+
+def test_kind_counts_and_what_counts_as_explained_by_history() -> None:
+    notes = [_n(FailureKind.NEW), _n(FailureKind.FLAKY), _n(FailureKind.FLAKY)]
+    assert render_kind_counts(notes, 3) == "2 flaky, 1 new"
+    assert render_kind_counts(notes[:1], 4) == "1 new, 3 more"
+    assert render_kind_counts([], 0) == "no failed test"
+    assert not is_explained_by_history(notes, 3)
+    assert is_explained_by_history([_n(FailureKind.FLAKY), _n(FailureKind.REGRESSION)], 2)
+    assert not is_explained_by_history([_n(FailureKind.FLAKY)], 2)  # the other one was not read
+    assert not is_explained_by_history([], 0)  # no failed test: something else broke the build

@@ -278,6 +278,32 @@ def render_triage_summary(store: Store, *, top: int = 5) -> list[str]:
     from gatewatch.services.triage_report import load_triage_stats, summary_lines  # noqa: PLC0415 (cycle)
 
     try:
-        return summary_lines(load_triage_stats(store), top=top)
+        report = load_triage_stats(store)
     except NotFoundError:
         return ["triage: no dated builds in the store yet"]
+    return [*summary_lines(report, top=top), *_unknown_failures_line(store, report.stats.unclassified_builds)]
+
+
+def _unknown_failures_line(store: Store, uuids: Sequence[str]) -> list[str]:
+    """What test health says of the failures no fingerprint explains (``gatewatch uncategorized``)."""
+    from gatewatch.analyse.health.failure_note import FailureKind, is_explained_by_history  # noqa: PLC0415
+    from gatewatch.services.failed_tests import load_failed_tests_of  # noqa: PLC0415 (cycle)
+
+    if not uuids:
+        return []
+    with store.unit_of_work(readonly=True) as uow:
+        builds = uow.triage.builds(list(uuids))
+    found = load_failed_tests_of(store, builds)
+    explained = [f for f in found.values() if is_explained_by_history([t.note for t in f.tests], f.total)]
+    kinds = dict.fromkeys(FailureKind, 0)
+    for failed in explained:
+        for test in failed.tests:
+            kinds[test.note.kind] += 1
+    mine = sum(
+        1
+        for f in found.values()
+        if any(t.note.kind in (FailureKind.STARTED, FailureKind.NEW) for t in f.tests)
+    )
+    shown = ", ".join(f"{n} {k.value}" for k, n in kinds.items() if n)
+    line = f"  of the {len(builds)} unknown failures, test health explains {len(explained)}"
+    return [line + (f" (failed tests: {shown})" if shown else "") + f"; {mine} started with their change"]

@@ -94,3 +94,5 @@ def test_every_real_elastic_recheck_query_adds_no_false_verdict(demo_home: tuple
     assert _problems(truth, verdicts) == []
     planted_bugs = {b.bug for b in truth.bugs if b.builds}
     assert any(f"bug {bug}" in line for bug in planted_bugs for line in lines)
+    health_line = next(line for line in lines if "unknown failures, test health explains" in line)
+    assert "started with their change" in health_line

@@ -62,7 +62,7 @@ def test_list_filters_by_job_project_result_and_window(store: Store) -> None:
         make_build(
             "c", job_name="j2", project="p1", result=BuildResult.FAILURE, start_time=T0 + timedelta(hours=2)
         ),
-        make_build("d", job_name="j2", project="p1", result=BuildResult.FAILURE, start_time=None),
+        make_build("d", job_name="j2", project="p1", result=BuildResult.FAILURE, start_time=None, patchset=3),
     ]
     with store.unit_of_work() as uow:
         for build in reversed(table):
@@ -76,6 +76,9 @@ def test_list_filters_by_job_project_result_and_window(store: Store) -> None:
         ({"until": T0 + timedelta(hours=1)}, ["a"]),
         ({"project": "p1", "result": BuildResult.FAILURE, "since": T0}, ["c"]),
         ({"limit": 2}, ["d", "a"]),
+        ({"change": 12345, "patchset": 3}, ["d"]),
+        ({"change": 12345}, ["d", "a", "b", "c"]),
+        ({"change": 999}, []),
     ]
     with store.unit_of_work(readonly=True) as uow:
         for filters, expected in cases:

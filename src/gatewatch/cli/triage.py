@@ -26,7 +26,13 @@ from gatewatch.services.triage import (
     triage_builds,
     triage_new,
 )
-from gatewatch.services.triage_report import Explanation, explain_build, load_triage_stats, summary_lines
+from gatewatch.services.triage_report import (
+    Explanation,
+    comment_on_change,
+    explain_build,
+    load_triage_stats,
+    summary_lines,
+)
 
 DirPath = click.Path(path_type=Path, file_okay=False, exists=True)
 fingerprints_option = click.option(
@@ -409,6 +415,67 @@ def explain(app: AppContext, build: str, days: int, as_json: bool) -> None:
     _print_explanation(found)
 
 
+def _change_ref(value: str) -> tuple[int, int | None]:
+    number, _, patchset = value.partition(",")
+    try:
+        return int(number), int(patchset) if patchset else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not CHANGE or CHANGE,PATCHSET (for example 880631 or 880631,2)"
+        ) from None
+
+
+@click.command("comment")
+@click.argument("change", metavar="CHANGE[,PATCHSET]")
+@click.option(
+    "--project", default=None, help="Only builds of this project (change numbers clash across servers)."
+)
+@days_option
+@json_option
+@pass_app
+def comment(app: AppContext, change: str, project: str | None, days: int, as_json: bool) -> None:
+    """Print the comment a bot would post on a change for its newest CI run.
+
+    The newest buildset of the change's newest patchset (or the one given): one line per
+    failed build, unknown failures first; known bugs with their race percentage, infra
+    failures as safe to recheck, and for an unknown failure what its failed tests' history
+    says (known flaky: recheck; new: look at the change). --days is the window of the
+    race percentages.
+
+    \b
+    Example:
+      gatewatch comment 880631,2
+      gatewatch comment 880631 --json | jq -r .text
+    """
+    number, patchset = _change_ref(change)
+    found = comment_on_change(app.store, number, patchset=patchset, project=project, days=days)
+    if as_json:
+        echo_json(
+            {
+                "change": found.change,
+                "patchset": found.patchset,
+                "buildset": found.buildset,
+                "builds": [
+                    {
+                        "build_uuid": b.uuid,
+                        "job_name": b.job_name,
+                        "result": str(b.result),
+                        "voting": b.voting,
+                    }
+                    for b in found.builds
+                ],
+                "verdicts": [verdict_dict(v) for v in found.verdicts],
+                "untriaged": list(found.untriaged),
+                "failed_tests": {
+                    uuid: [_failed_test_dict(t) for t in f.tests] for uuid, f in found.failed.items()
+                },
+                "text": found.text,
+            }
+        )
+        return
+    click.echo(found.text)
+
+
 def register(cli: click.Group) -> None:
-    for command in (triage, bugs, uncategorized, explain, query, fingerprints):
+    for command in (triage, bugs, uncategorized, explain, comment, query, fingerprints):
         cli.add_command(command)

@@ -19,7 +19,7 @@ from gatewatch.domain.triage import BuildFacts, Fingerprint, Match, Verdict, Ver
 from gatewatch.errors import NotFoundError
 from gatewatch.query.compile import compile_query
 from gatewatch.query.filters import build_filter
-from gatewatch.services.failed_tests import FailedTests, load_failed_tests
+from gatewatch.services.failed_tests import FailedTests, load_failed_tests, load_failed_tests_of
 from gatewatch.services.triage import ScanTask, scan_task
 from gatewatch.store import Store
 
@@ -125,6 +125,86 @@ def explain_build(store: Store, ref: str, *, days: int = 10) -> Explanation:
         matches=matches,
         comment=render_change_comment([verdict], stats, {build.uuid: failed.advice}),
         failed=failed,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeComment:
+    """The comment for a change's newest CI run (one buildset of its newest or given patchset)."""
+
+    change: int
+    patchset: int | None
+    buildset: str
+    builds: tuple[Build, ...]
+    verdicts: tuple[Verdict, ...]
+    untriaged: tuple[str, ...]
+    failed: dict[str, FailedTests]
+    text: str
+
+
+def _newest_run(builds: list[Build]) -> tuple[str, list[Build]]:
+    """(buildset uuid, its builds) of the newest build; without buildsets, the newest build per job."""
+    newest = max(builds, key=lambda b: (b.start_time is not None, b.start_time or datetime.min, b.uuid))
+    if newest.buildset_uuid:
+        return newest.buildset_uuid, [b for b in builds if b.buildset_uuid == newest.buildset_uuid]
+    per_job: dict[str, Build] = {}
+    for build in sorted(
+        builds, key=lambda b: (b.start_time is not None, b.start_time or datetime.min, b.uuid)
+    ):
+        per_job[build.job_name] = build
+    return "", sorted(per_job.values(), key=lambda b: b.job_name)
+
+
+def comment_on_change(
+    store: Store, change: int, *, patchset: int | None = None, project: str | None = None, days: int = 10
+) -> ChangeComment:
+    """What a bot would post on ``change`` for its newest CI run: one line per failed build (unknown
+    failures first, each with what its failed tests' history says), as ``render_change_comment``."""
+    with store.unit_of_work(readonly=True) as uow:
+        builds = uow.builds.list(change=change, patchset=patchset, project=project)
+    if not builds:
+        which = f"{change},{patchset}" if patchset is not None else str(change)
+        raise NotFoundError(
+            f"no builds of change {which}" + (f" in {project}" if project else ""),
+            hint="give CHANGE or CHANGE,PATCHSET as the build records name them (gatewatch ingest)",
+        )
+    if patchset is None:
+        patchset = max((b.patchset for b in builds if b.patchset is not None), default=None)
+        if patchset is not None:
+            builds = [b for b in builds if b.patchset == patchset]
+    buildset, run = _newest_run(builds)
+    verdicts: list[Verdict] = []
+    untriaged: list[str] = []
+    with store.unit_of_work(readonly=True) as uow:
+        for build in run:
+            verdict = uow.triage.verdict(build.uuid)
+            if verdict is None and build.result.is_failure:
+                untriaged.append(build.uuid)
+            elif verdict is None:
+                verdicts.append(
+                    Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
+                )
+            else:
+                verdicts.append(verdict)
+    unknown = [
+        b for b in run if any(v.build_uuid == b.uuid and v.kind is VerdictKind.UNKNOWN for v in verdicts)
+    ]
+    failed = load_failed_tests_of(store, unknown)
+    stats = load_triage_stats(store, days=days).stats
+    text = render_change_comment(verdicts, stats, {uuid: f.advice for uuid, f in failed.items()})
+    if untriaged:
+        pending = f"{len(untriaged)} failed build(s) not triaged yet: run `gatewatch triage`."
+        judged = any(v.kind is not VerdictKind.NOT_FAILED for v in verdicts)
+        text = f"{text}\n{pending}" if judged else pending
+    return ChangeComment(
+        change=change,
+        patchset=patchset,
+        buildset=buildset,
+        builds=tuple(run),
+        verdicts=tuple(verdicts),
+        untriaged=tuple(untriaged),
+        failed=failed,
+        text=text,
     )
 
 

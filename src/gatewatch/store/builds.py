@@ -183,10 +183,16 @@ class BuildRepository:
         result: BuildResult | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        change: int | None = None,
+        patchset: int | None = None,
         limit: int | None = None,
     ) -> list[Build]:
         """Builds matching every given filter, oldest first (``since`` <= start_time < ``until``)."""
         query = _select_builds()
+        if change is not None:
+            query = query.where(t.build.c.change_number == change)
+        if patchset is not None:
+            query = query.where(t.build.c.patchset_number == patchset)
         if job_name is not None:
             query = query.where(t.build.c.job_name == job_name)
         if project is not None:

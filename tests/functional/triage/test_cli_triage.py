@@ -32,7 +32,15 @@ def _json(home: Path, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def _build(root: Path, uuid: str, *, lines: list[str], result: str = "FAILURE", voting: bool = True) -> None:
+def _build(
+    root: Path,
+    uuid: str,
+    *,
+    lines: list[str],
+    result: str = "FAILURE",
+    voting: bool = True,
+    **fields: Any,
+) -> None:
     build = root / uuid
     build.mkdir(parents=True)
     record = {
@@ -47,6 +55,7 @@ def _build(root: Path, uuid: str, *, lines: list[str], result: str = "FAILURE", 
         "start_time": "2026-10-01T10:00:00",
         "end_time": "2026-10-01T11:00:00",
         "buildset": {"uuid": f"bs-{uuid}"},
+        **fields,
     }
     (build / "build.json").write_text(json.dumps(record))
     body = [
@@ -177,3 +186,47 @@ def test_explain_of_a_missing_build_exits_3(world: tuple[Path, Path]) -> None:
     result = _invoke(home, "explain", "ffffffffff")
     assert result.exit_code == 3
     assert "no build" in result.stderr
+
+
+def test_comment_on_a_change_covers_its_newest_run_unknown_failures_first(tmp_path: Path) -> None:
+    """Patchset 1 failed; patchset 2 ran twice: the comment is about the second run of patchset 2
+    (one infra failure, one unknown failure, one pass), unknown first; an older patchset is asked
+    for explicitly."""
+    data = tmp_path / "builds"
+
+    def run(uuid: str, ps: int, buildset: str, hour: int, lines: list[str], **fields: Any) -> None:
+        start = f"2026-10-0{ps}T{hour:02d}:00:00"
+        _build(
+            data,
+            uuid,
+            lines=lines,
+            patchset=ps,
+            start_time=start,
+            end_time=f"2026-10-0{ps}T{hour:02d}:50:00",
+            buildset={"uuid": buildset},
+            **fields,
+        )
+
+    run("p1-unknown", 1, "bs-p1", 9, ["2026-10-01 10:30:00.000 | AssertionError: 1 != 2"])
+    run("p2a-infra", 2, "bs-p2a", 9, [MIRROR_LINE])
+    run("p2b-infra", 2, "bs-p2b", 12, [MIRROR_LINE])
+    run("p2b-unknown", 2, "bs-p2b", 12, ["AssertionError"], job_name="nimbus-unit")
+    run("p2b-pass", 2, "bs-p2b", 12, [], result="SUCCESS", job_name="nimbus-pep8")
+    home = tmp_path / "home"
+    assert _json(home, "ingest", str(data))["triage"]["builds"] == 4
+    newest = _json(home, "comment", "1234")
+    assert (newest["patchset"], newest["buildset"]) == (2, "bs-p2b")
+    assert {b["build_uuid"] for b in newest["builds"]} == {"p2b-infra", "p2b-unknown", "p2b-pass"}
+    first, second = newest["text"].splitlines()
+    assert first.startswith("Build nimbus-unit (p2b-unk) failed: unknown failure")
+    assert "Please look before rechecking." in first  # it failed no test: nothing to say about tests
+    assert second.startswith("Build nimbus-tempest-full (p2b-inf) failed: infrastructure problem")
+    older = _json(home, "comment", "1234,1")
+    assert older["text"].startswith("Build nimbus-tempest-full (p1-unkn) failed: unknown failure")
+    human = _invoke(home, "comment", "1234,2")
+    assert human.exit_code == 0
+    assert human.stdout == newest["text"] + "\n"
+    missing = _invoke(home, "comment", "999")
+    assert missing.exit_code == 3
+    assert "no builds of change 999" in missing.stderr
+    assert _invoke(home, "comment", "12x4").exit_code == 2

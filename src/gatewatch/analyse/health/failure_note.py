@@ -164,6 +164,9 @@ def summarize_failure_notes(notes: list[FailureNote], total: int) -> str:
         return f"all {total} failed test(s) are known flaky in this job: a recheck will likely pass"
     if len(notes) == total and kinds <= _NOT_THIS_CHANGE:
         return f"all {total} failed test(s) are flaky, broken or regressed before this build: not caused by this change"
+    known = sum(1 for n in notes if n.kind in _NOT_THIS_CHANGE)
+    if known:
+        return f"{total} failed test(s), {known} of them flaky, broken or regressed before this build: see each note"
     return f"{total} failed test(s), none proven flaky or broken before: see each note"
 
 

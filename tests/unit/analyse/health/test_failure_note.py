@@ -181,8 +181,13 @@ def _n(kind: FailureKind) -> FailureNote:
             2,
             "1 of 2 failed test(s) started failing with this build",
         ),
-        ([FailureKind.FLAKY], 40, "40 failed test(s), none proven"),  # only the first was explained
+        (
+            [FailureKind.FLAKY],
+            40,
+            "40 failed test(s), 1 of them flaky, broken or regressed",
+        ),  # only the first was explained
         ([FailureKind.REPEATED], 1, "1 failed test(s), none proven"),
+        ([FailureKind.REPEATED, FailureKind.FLAKY], 2, "2 failed test(s), 1 of them flaky"),
     ],
 )
 def test_the_build_advice_follows_the_notes(kinds: list[FailureKind], total: int, advice: str) -> None:

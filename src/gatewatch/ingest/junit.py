@@ -69,18 +69,6 @@ _SUITE_TAGS = frozenset({"testsuite", "testsuites"})
 _TIMED_TAGS = frozenset({"testcase", "testsuite", "testsuites"})
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 @dataclass(slots=True, kw_only=True)
 class _Context:
     source: str
@@ -409,6 +397,7 @@ def _forget(element: etree._Element) -> None:
 
 
 def _events(data: bytes) -> etree.iterparse:
+    """Start and end events of the document; entities, DTDs, the network and huge nodes refused."""
     return etree.iterparse(
         io.BytesIO(data),
         events=("start", "end"),

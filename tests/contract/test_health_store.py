@@ -176,3 +176,21 @@ def test_a_run_saved_in_steps_stores_its_results_in_order_and_exact_rollups(
     with store.unit_of_work(readonly=True) as uow:
         rows = uow.health.test_rollups(HealthQuery(), [uow.health.test_pk("t.0") or 0])
     assert [(r.runs, r.passes, r.failures, r.mixed_runs) for r in rows] == [(1, 1, 1, 1)]
+
+
+def test_find_tests_matches_a_literal_part_of_ids_shortest_first(store: Store) -> None:
+    ids = ["pkg.T.test_a", "pkg.T.test_ab", "pkg.T.test_100%_sure", "pkg.T.test_1000_sure", "other.X.test_a"]
+    run = make_run("ids", results=tuple(TestResult(test_id=i, outcome=Outcome.PASS) for i in ids))
+    with store.unit_of_work() as uow:
+        uow.runs.save(run, build_pk=None)
+    with store.unit_of_work(readonly=True) as uow:
+        found = uow.health.find_tests
+        assert [tid for _, tid in found("test_a", limit=10)] == [
+            "pkg.T.test_a",
+            "pkg.T.test_ab",
+            "other.X.test_a",
+        ]
+        assert [tid for _, tid in found("100%_", limit=10)] == ["pkg.T.test_100%_sure"]  # % and _ are literal
+        assert [tid for _, tid in found("test_a", limit=1)] == ["pkg.T.test_a"]
+        assert found("nothing", limit=10) == []
+        assert {pk for pk, _ in found("pkg.T.", limit=10)} == {uow.health.test_pk(i) for i in ids[:4]}

@@ -192,9 +192,12 @@ def _seconds(value: float | None) -> str:
 def test_cmd(app: AppContext, /, test_id: str, **kw: Any) -> None:
     """History and flakiness of one test, with the runs that prove it.
 
+    TEST_ID is a whole test id or a part that only one id contains.
+
     \b
     Example:
       gatewatch health test 'pkg.tests.test_x.T.test_y' --json
+      gatewatch health test ServersTest.test_list_servers
     """
     query = _query(app, kw)
     report = load_test_report(app.store, test_id, query)

@@ -26,7 +26,7 @@ from gatewatch.analyse.health.stats import compute_expected_rechecks
 from gatewatch.domain.health import DailyJobRollup, DailyTestRollup, HealthStatus, JobHealth, TestHealth
 from gatewatch.errors import HealthError, NotFoundError
 from gatewatch.store import Store
-from gatewatch.store.health_queries import HealthQuery
+from gatewatch.store.health_queries import HealthQueries, HealthQuery
 
 DEFAULT_DAYS = 28
 FLAGGED = (HealthStatus.FLAKY, HealthStatus.BROKEN)
@@ -128,6 +128,34 @@ def load_job_health(store: Store, name: str, query: HealthQuery) -> JobHealth:
     return jobs[0]
 
 
+MAX_CANDIDATES = 10
+
+
+def resolve_test(health: HealthQueries, given: str) -> int:
+    """The test whose id is ``given``, else the only test whose id contains it.
+
+    Test ids are long (``tempest.api.compute.servers.test_servers.ServersTest.test_x[id-...]``):
+    a unique part of one (``ServersTest.test_x``) names it; an ambiguous part lists candidates.
+    """
+    pk = health.test_pk(given)
+    if pk is not None:
+        return pk
+    found = health.find_tests(given, limit=MAX_CANDIDATES + 1) if given.strip() else []
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        raise NotFoundError(
+            f"no test id is or contains {given!r}",
+            hint="copy an id (or a unique part of one) from `gatewatch flaky` or your results files",
+        )
+    shown = "; ".join(tid for _, tid in found[:MAX_CANDIDATES])
+    more = " and more" if len(found) > MAX_CANDIDATES else ""
+    raise NotFoundError(
+        f"{given!r} is part of several test ids: {shown}{more}",
+        hint="give the whole id, or a longer part that only one id contains",
+    )
+
+
 def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestReport:
     """Health of one test from its raw attempts, per job, and its daily rollups.
 
@@ -135,11 +163,7 @@ def load_test_report(store: Store, test_id: str, query: HealthQuery) -> TestRepo
     (flaky, broken, failing, stable) and its evidence the per-job evidence.
     """
     with store.unit_of_work(readonly=True) as uow:
-        pk = uow.health.test_pk(test_id)
-        if pk is None:
-            raise NotFoundError(
-                f"unknown test {test_id!r}", hint="copy an id from `gatewatch flaky` or your results files"
-            )
+        pk = resolve_test(uow.health, test_id)
         cols = uow.health.test_columns(query, [pk])
         jobs = sorted({job for job, _, _ in cols.slices})
         by_job = tuple(

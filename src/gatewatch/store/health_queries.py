@@ -273,6 +273,18 @@ class HealthQueries:
         pk = self._conn.execute(select(t.test.c.id).where(t.test.c.test_key == key)).scalar()
         return None if pk is None else int(pk)
 
+    def find_tests(self, fragment: str, *, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` tests whose id contains ``fragment`` (literally: ``%`` and ``_`` are
+        not wildcards), shortest ids first."""
+        c = t.test.c
+        query = (
+            select(c.id, c.test_id)
+            .where(c.test_id.contains(clean_text(fragment), autoescape=True))
+            .order_by(func.length(c.test_id), c.test_id)
+            .limit(limit)
+        )
+        return [(int(pk), str(tid)) for pk, tid in self._conn.execute(query)]
+
     def test_ids(self, test_pks: list[int]) -> dict[int, str]:
         stmt = select(t.test.c.id, t.test.c.test_id).where(pk_in(self._conn, t.test.c.id, test_pks))
         return {int(pk): tid for pk, tid in self._conn.execute(stmt)}

@@ -289,3 +289,18 @@ def test_uncategorized_says_which_failures_test_health_explains(demo: Demo) -> N
     first = builds[truth.regression.builds[0]]
     assert first["failed_tests_say"] == "1 started"
     assert first["explained_by_test_health"] is False
+
+
+def test_health_test_accepts_a_unique_part_of_an_id_and_lists_an_ambiguous_one(demo: Demo) -> None:
+    _, truth, home = demo
+    test_id = truth.regression.test_id
+    part = test_id.rsplit(".", 2)[-2] + "." + test_id.rsplit(".", 1)[-1]  # Class.test_method
+    runner = CliRunner()
+    whole = runner.invoke(cli, ["--home", str(home), "health", "test", test_id, "--json"])
+    by_part = runner.invoke(cli, ["--home", str(home), "health", "test", part, "--json"])
+    assert whole.exit_code == by_part.exit_code == 0, by_part.output
+    assert json.loads(by_part.output) == json.loads(whole.output)
+    ambiguous = runner.invoke(cli, ["--home", str(home), "health", "test", "test_"])
+    assert ambiguous.exit_code == 3
+    assert "is part of several test ids" in ambiguous.stderr
+    assert runner.invoke(cli, ["--home", str(home), "health", "test", "no-such-test"]).exit_code == 3

@@ -145,7 +145,7 @@ def resolve_test(health: HealthQueries, given: str) -> int:
         return found[0][0]
     if not found:
         raise NotFoundError(
-            f"no test id is or contains {given!r}",
+            f"unknown test {given!r}: no test id is or contains it",
             hint="copy an id (or a unique part of one) from `gatewatch flaky` or your results files",
         )
     shown = "; ".join(tid for _, tid in found[:MAX_CANDIDATES])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gatewatch.analyse.health.failure_note import FailureKind
 from gatewatch.config import GateProjectSettings
 from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, GateState, QueueDef
 from gatewatch.domain.triage import VerdictKind
@@ -22,6 +23,7 @@ from gatewatch.errors import GateError
 from gatewatch.gate.jobs import JobConfig
 from gatewatch.gate.plan_json import state_from_json
 from gatewatch.gate.runner import load_job_file
+from gatewatch.services.failed_tests import load_failed_tests
 from gatewatch.services.triage import load_fingerprint_set, triage_builds
 from gatewatch.store import Store
 from gatewatch.store.gate import DEFAULT_GATE, GateChangeRecord, GateCommand
@@ -168,12 +170,20 @@ def classify_with_triage(store: Store, build_uuid: str) -> str | None:
     """The gate's classifier: triage the failed build now and map its verdict for the planner.
 
     An infra verdict becomes "infra" and a known bug "known-flaky" (both retried by the
-    flaky-aware gate); an unknown failure is None, so the planner treats it as real.
+    flaky-aware gate). An unknown failure whose failed tests are all flaky in that job (test
+    health: the same code passed and failed before) is "known-flaky" too; a failed test that
+    is new, broken or regressed, or a failure without failed tests, leaves it None, so the
+    planner treats it as real.
     """
     fset = load_fingerprint_set(store, None)
     triage_builds(store, [build_uuid], fset)
     with store.unit_of_work(readonly=True) as uow:
         verdict = uow.triage.verdict(build_uuid)
+        builds = uow.triage.builds([build_uuid])
     if verdict is None:
         return None
+    if verdict.kind is VerdictKind.UNKNOWN and builds:
+        failed = load_failed_tests(store, builds[0])
+        flaky = [t for t in failed.tests if t.note.kind is FailureKind.FLAKY]
+        return "known-flaky" if failed.total and len(flaky) == failed.total else None
     return {VerdictKind.INFRA: "infra", VerdictKind.KNOWN_BUG: "known-flaky"}.get(verdict.kind)

@@ -87,8 +87,9 @@ def demo(app: AppContext, small: bool, seed: int, days: int | None, out: Path | 
 
 NEXT_STEPS = (
     "gatewatch bugs                 known bugs ranked by impact, with race percentages",
-    "gatewatch uncategorized        failed builds nothing explains yet",
-    "gatewatch explain BUILD        the verdict for one build and the log lines behind it",
+    "gatewatch uncategorized        failed builds no fingerprint explains, and what their tests say",
+    "gatewatch explain BUILD        one build's verdict, log lines and each failed test's history",
+    "gatewatch comment CHANGE       the comment a bot would post on a change's newest CI run",
     "gatewatch flaky                flaky and broken tests, with the runs that prove it",
     "gatewatch health               job health: failure rates without infra noise, rechecks",
     "gatewatch perf regressions     performance change points with their commit ranges",

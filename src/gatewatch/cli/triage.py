@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gatewatch.analyse.health.failure_note import is_explained_by_history, render_kind_counts
 from gatewatch.analyse.triage.stats import FingerprintStats, Rate, TriageStats, rank_by_impact
 from gatewatch.cli.context import AppContext, echo_json, json_option, pass_app
 from gatewatch.cli.progress import progress_bar
@@ -242,14 +241,6 @@ def bugs(app: AppContext, days: int, as_json: bool) -> None:
         console.print(line, highlight=False)
 
 
-def _tests_say(failed: FailedTests) -> str:
-    return render_kind_counts([t.note for t in failed.tests], failed.total)
-
-
-def _explained(failed: FailedTests) -> bool:
-    return is_explained_by_history([t.note for t in failed.tests], failed.total)
-
-
 def _print_uncategorized(stats: TriageStats, unknown: list[Build], tests: dict[str, FailedTests]) -> None:
     console = Console()
     jobs = Table("job", "failed", "classified", "rate")
@@ -263,7 +254,7 @@ def _print_uncategorized(stats: TriageStats, unknown: list[Build], tests: dict[s
             escape(b.job_name),
             str(b.result),
             f"{b.end_time:%Y-%m-%d %H:%M}" if b.end_time else "",
-            escape(_tests_say(tests[b.uuid])),
+            escape(tests[b.uuid].kind_counts),
             escape(b.log_url),
         )
     console.print(builds_table)
@@ -271,7 +262,7 @@ def _print_uncategorized(stats: TriageStats, unknown: list[Build], tests: dict[s
         f"{len(stats.unclassified_builds)} unclassified of {stats.classified.total} failed builds",
         highlight=False,
     )
-    explained = sum(1 for b in unknown if _explained(tests[b.uuid]))
+    explained = sum(1 for b in unknown if tests[b.uuid].explained_by_history)
     if explained:
         console.print(
             f"{explained} of the {len(unknown)} listed failed only tests that are flaky, broken or regressed "
@@ -308,8 +299,8 @@ def uncategorized(app: AppContext, days: int, limit: int, as_json: bool) -> None
             "end_time": b.end_time,
             "log_url": b.log_url,
             "failed_tests_total": tests[b.uuid].total,
-            "failed_tests_say": _tests_say(tests[b.uuid]),
-            "explained_by_test_health": _explained(tests[b.uuid]),
+            "failed_tests_say": tests[b.uuid].kind_counts,
+            "explained_by_test_health": tests[b.uuid].explained_by_history,
             "failed_tests_advice": tests[b.uuid].advice,
         }
         for b in unknown

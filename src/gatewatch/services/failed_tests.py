@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gatewatch.analyse.health import compute_test_health
-from gatewatch.analyse.health.failure_note import FailureNote, explain_test_failure, summarize_failure_notes
+from gatewatch.analyse.health.failure_note import (
+    FailureKind,
+    FailureNote,
+    explain_test_failure,
+    is_explained_by_history,
+    render_kind_counts,
+    summarize_failure_notes,
+)
 from gatewatch.domain.builds import Build
 from gatewatch.domain.health import TestHealth
 from gatewatch.domain.results import TestResult
@@ -32,9 +39,31 @@ class FailedTest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FailedTests:
+    """A build's failed tests: the first ``MAX_FAILED_TESTS`` read, ``total`` in all."""
+
     tests: tuple[FailedTest, ...]
     total: int
-    advice: str
+
+    @property
+    def notes(self) -> list[FailureNote]:
+        return [t.note for t in self.tests]
+
+    @property
+    def advice(self) -> str:
+        return summarize_failure_notes(self.notes, self.total)
+
+    @property
+    def explained_by_history(self) -> bool:
+        return is_explained_by_history(self.notes, self.total)
+
+    @property
+    def all_flaky(self) -> bool:
+        """Every failed test (all read) is flaky in the job: a retry is likely to pass."""
+        return 0 < self.total == len(self.tests) and all(n.kind is FailureKind.FLAKY for n in self.notes)
+
+    @property
+    def kind_counts(self) -> str:
+        return render_kind_counts(self.notes, self.total)
 
 
 def final_failures(runs: list[tuple[TestResult, ...]]) -> list[TestResult]:
@@ -71,7 +100,7 @@ def load_failed_tests_of(
         query = resolve_query(store, Selection(days=days))
         with store.unit_of_work(readonly=True) as uow:
             for job, test_ids in wanted.items():
-                pks = sorted({pk for tid in test_ids if (pk := uow.health.test_pk(tid)) is not None})
+                pks = sorted(set(uow.tests.pks(sorted(test_ids)).values()))
                 if not pks:
                     continue
                 columns = uow.health.candidate_columns(replace(query, job=job), {job: pks})
@@ -93,8 +122,5 @@ def load_failed_tests_of(
             )
             for r in failed[build.uuid][:limit]
         )
-        total = len(failed[build.uuid])
-        out[build.uuid] = FailedTests(
-            tests=tests, total=total, advice=summarize_failure_notes([t.note for t in tests], total)
-        )
+        out[build.uuid] = FailedTests(tests=tests, total=len(failed[build.uuid]))
     return out

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gatewatch.analyse.health.failure_note import FailureKind
 from gatewatch.config import GateProjectSettings
 from gatewatch.domain.gate import GATEWATCH_DEFAULTS, GateOptions, GateState, QueueDef
 from gatewatch.domain.triage import VerdictKind
@@ -183,7 +182,5 @@ def classify_with_triage(store: Store, build_uuid: str) -> str | None:
     if verdict is None:
         return None
     if verdict.kind is VerdictKind.UNKNOWN and builds:
-        failed = load_failed_tests(store, builds[0])
-        flaky = [t for t in failed.tests if t.note.kind is FailureKind.FLAKY]
-        return "known-flaky" if failed.total and len(flaky) == failed.total else None
+        return "known-flaky" if load_failed_tests(store, builds[0]).all_flaky else None
     return {VerdictKind.INFRA: "infra", VerdictKind.KNOWN_BUG: "known-flaky"}.get(verdict.kind)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from gatewatch.analyse.health.failure_note import render_unknown_failures_line
 from gatewatch.analyse.triage.matcher import CompiledMatcher, compile_fingerprints
 from gatewatch.analyse.triage.verdicts import classify_build
 from gatewatch.domain.builds import Build
@@ -31,6 +32,7 @@ from gatewatch.domain.logs import LogFile
 from gatewatch.domain.triage import BuildFacts, Fingerprint, Match, VerdictKind
 from gatewatch.errors import NotFoundError
 from gatewatch.ingest.sources.fingerprints import load_builtin_fingerprints, load_fingerprints
+from gatewatch.services.failed_tests import load_failed_tests_of
 from gatewatch.store import BlobStore, Store
 from gatewatch.store.triage import fingerprint_set_hash
 
@@ -286,24 +288,9 @@ def render_triage_summary(store: Store, *, top: int = 5) -> list[str]:
 
 def _unknown_failures_line(store: Store, uuids: Sequence[str]) -> list[str]:
     """What test health says of the failures no fingerprint explains (``gatewatch uncategorized``)."""
-    from gatewatch.analyse.health.failure_note import FailureKind, is_explained_by_history  # noqa: PLC0415
-    from gatewatch.services.failed_tests import load_failed_tests_of  # noqa: PLC0415 (cycle)
-
     if not uuids:
         return []
     with store.unit_of_work(readonly=True) as uow:
         builds = uow.triage.builds(list(uuids))
-    found = load_failed_tests_of(store, builds)
-    explained = [f for f in found.values() if is_explained_by_history([t.note for t in f.tests], f.total)]
-    kinds = dict.fromkeys(FailureKind, 0)
-    for failed in explained:
-        for test in failed.tests:
-            kinds[test.note.kind] += 1
-    mine = sum(
-        1
-        for f in found.values()
-        if any(t.note.kind in (FailureKind.STARTED, FailureKind.NEW) for t in f.tests)
-    )
-    shown = ", ".join(f"{n} {k.value}" for k, n in kinds.items() if n)
-    line = f"  of the {len(builds)} unknown failures, test health explains {len(explained)}"
-    return [line + (f" (failed tests: {shown})" if shown else "") + f"; {mine} started with their change"]
+    found = load_failed_tests_of(store, builds).values()
+    return [render_unknown_failures_line([(f.notes, f.total) for f in found])]

@@ -142,16 +142,17 @@ class ChangeComment:
     text: str
 
 
+def _start_order(build: Build) -> tuple[bool, datetime, str]:
+    """Builds without a start time first, then by start time (uuid breaks ties)."""
+    return build.start_time is not None, build.start_time or datetime.min, build.uuid
+
+
 def _newest_run(builds: list[Build]) -> tuple[str, list[Build]]:
     """(buildset uuid, its builds) of the newest build; without buildsets, the newest build per job."""
-    newest = max(builds, key=lambda b: (b.start_time is not None, b.start_time or datetime.min, b.uuid))
+    newest = max(builds, key=_start_order)
     if newest.buildset_uuid:
         return newest.buildset_uuid, [b for b in builds if b.buildset_uuid == newest.buildset_uuid]
-    per_job: dict[str, Build] = {}
-    for build in sorted(
-        builds, key=lambda b: (b.start_time is not None, b.start_time or datetime.min, b.uuid)
-    ):
-        per_job[build.job_name] = build
+    per_job = {b.job_name: b for b in sorted(builds, key=_start_order)}
     return "", sorted(per_job.values(), key=lambda b: b.job_name)
 
 
@@ -175,20 +176,18 @@ def comment_on_change(
     buildset, run = _newest_run(builds)
     verdicts: list[Verdict] = []
     untriaged: list[str] = []
+    unknown: list[Build] = []
     with store.unit_of_work(readonly=True) as uow:
         for build in run:
             verdict = uow.triage.verdict(build.uuid)
             if verdict is None and build.result.is_failure:
                 untriaged.append(build.uuid)
-            elif verdict is None:
-                verdicts.append(
-                    Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
-                )
-            else:
-                verdicts.append(verdict)
-    unknown = [
-        b for b in run if any(v.build_uuid == b.uuid and v.kind is VerdictKind.UNKNOWN for v in verdicts)
-    ]
+                continue
+            if verdict is None:
+                verdict = Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
+            elif verdict.kind is VerdictKind.UNKNOWN:
+                unknown.append(build)
+            verdicts.append(verdict)
     failed = load_failed_tests_of(store, unknown)
     stats = load_triage_stats(store, days=days).stats
     text = render_change_comment(verdicts, stats, {uuid: f.advice for uuid, f in failed.items()})

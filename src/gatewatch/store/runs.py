@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -255,13 +255,9 @@ class RunRepository:
         self, results: Sequence[TestResult], *, run_pk: int, fallback: datetime | None
     ) -> tuple[Sequence[TestResult], list[int]]:
         """Insert the results in stream order, ``SAVE_CHUNK`` at a time; (cleaned results, test pks)."""
-        if len(results) <= SAVE_CHUNK:
-            steps: Iterable[Sequence[TestResult]] = (results,)
-        else:
-            steps = chunks(results, SAVE_CHUNK)
         cleaned: list[TestResult] = []
         test_pks: list[int] = []
-        for raw in steps:
+        for raw in chunks(results, SAVE_CHUNK):
             step = clean_results(raw)
             keys = [test_key(r.test_id) for r in step]
             tests = resolve_tests(self._conn, step, keys)
@@ -368,6 +364,11 @@ class TestRepository:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def pks(self, test_ids: Sequence[str]) -> dict[str, int]:
+        """The primary keys of the stored tests among ``test_ids`` (one query, unknown ids left out)."""
+        by_key = {test_key(clean_text(tid)): tid for tid in test_ids}
+        return {by_key[key]: row[1] for key, row in _select_tests(self._conn, list(by_key)).items()}
 
     def history(
         self, test_id: str, *, since: datetime | None = None, until: datetime | None = None

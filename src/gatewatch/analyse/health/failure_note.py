@@ -87,8 +87,7 @@ def explain_test_failure(
             "(the build is older than the window, or triage called it an infrastructure failure)",
         )
     window = _window_of(health, start, end)
-    first = window is not None and window.first_failed_build == build_uuid
-    if window is not None and first:
+    if window is not None and window.first_failed_build == build_uuid:
         still = "goes on" if not window.fixed else f"lasted until {_when(window.ended_at)}"
         return FailureNote(
             kind=FailureKind.STARTED,
@@ -123,8 +122,9 @@ def explain_test_failure(
     until = end or start
     first_here = (
         start is not None
+        and until is not None
         and health.first_failure_at is not None
-        and start <= health.first_failure_at <= (until or start)
+        and start <= health.first_failure_at <= until
     )
     if (
         first_here
@@ -170,6 +170,11 @@ def summarize_failure_notes(notes: list[FailureNote], total: int) -> str:
     return f"{total} failed test(s), none proven flaky or broken before: see each note"
 
 
+def starts_with_this_build(notes: list[FailureNote]) -> bool:
+    """Some failed test started failing with the build (``started`` or ``new``): look at its change."""
+    return any(n.kind in _THIS_CHANGE for n in notes)
+
+
 def is_explained_by_history(notes: list[FailureNote], total: int) -> bool:
     """Every failed test of the build is flaky, broken or in an earlier regression (none is new)."""
     return total > 0 and len(notes) == total and all(n.kind in _NOT_THIS_CHANGE for n in notes)
@@ -184,3 +189,14 @@ def render_kind_counts(notes: list[FailureNote], total: int) -> str:
     if total > len(notes):
         parts.append(f"{total - len(notes)} more")
     return ", ".join(parts)
+
+
+def render_unknown_failures_line(builds: list[tuple[list[FailureNote], int]]) -> str:
+    """The demo summary's line on failures no fingerprint explains: ``builds`` holds each one's
+    notes and failed-test count; how many test health explains (their tests' kinds, counted) and
+    how many started failing with their change."""
+    explained = [notes for notes, total in builds if is_explained_by_history(notes, total)]
+    kinds = render_kind_counts([n for notes in explained for n in notes], sum(len(n) for n in explained))
+    mine = sum(1 for notes, _ in builds if starts_with_this_build(notes))
+    line = f"  of the {len(builds)} unknown failures, test health explains {len(explained)}"
+    return line + (f" (failed tests: {kinds})" if explained else "") + f"; {mine} started with their change"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,31 @@ def test_sqlite_connections_use_wal_normal_sync_foreign_keys_and_a_long_busy_tim
         }
     engine.dispose()
     assert pragmas == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 60_000}
+
+
+def test_a_connection_waits_to_switch_to_wal_while_another_process_writes(tmp_path: Path) -> None:
+    """SQLite refuses the journal-mode switch at once (no busy handler) while another writer holds a lock.
+
+    Processes racing to open a fresh store hit this; the engine must wait for the lock, not fail.
+    """
+    path = tmp_path / "gw.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (a)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.3, writer.execute, args=("COMMIT",))
+    engine = create_store_engine(f"sqlite:///{path}")
+    started = time.monotonic()
+    release.start()
+    try:
+        with engine.connect() as conn:
+            mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+    finally:
+        release.join()
+        engine.dispose()
+        writer.close()
+    assert mode == "wal"
+    assert time.monotonic() - started >= 0.25  # it waited for the writer rather than skipping the switch
 
 
 @pytest.mark.parametrize(("readonly", "other_writer_blocked"), [(False, True), (True, False)])

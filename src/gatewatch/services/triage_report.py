@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from gatewatch.analyse.triage.comment import render_change_comment
 from gatewatch.analyse.triage.matcher import compile_fingerprints
 from gatewatch.analyse.triage.stats import TriageStats, build_time, compute_triage_stats, rank_by_impact
+from gatewatch.analyse.triage.verdicts import classify_build
 from gatewatch.domain.builds import Build
 from gatewatch.domain.triage import BuildFacts, Fingerprint, Match, Verdict, VerdictKind
 from gatewatch.errors import NotFoundError
@@ -116,7 +117,7 @@ def explain_build(store: Store, ref: str, *, days: int = 10) -> Explanation:
             raise NotFoundError(
                 f"build {build.uuid} has no verdict yet", hint="run `gatewatch triage` to classify new builds"
             )
-        verdict = Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
+        verdict = classify_build(build, (), ())  # a build that did not fail: NOT_FAILED
     stats = load_triage_stats(store, days=days).stats
     failed = load_failed_tests(store, build)
     return Explanation(
@@ -184,7 +185,7 @@ def comment_on_change(
                 untriaged.append(build.uuid)
                 continue
             if verdict is None:
-                verdict = Verdict(build_uuid=build.uuid, job_name=build.job_name, kind=VerdictKind.NOT_FAILED)
+                verdict = classify_build(build, (), ())  # a build that did not fail: NOT_FAILED
             elif verdict.kind is VerdictKind.UNKNOWN:
                 unknown.append(build)
             verdicts.append(verdict)
